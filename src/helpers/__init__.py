@@ -1,0 +1,14 @@
+"""Shared helpers for the Minnesota 287(g) reproduction package.
+
+One module per job (see README, "Layout"):
+
+- ``paths``      repository-rooted paths; nothing else builds ``../..`` paths
+- ``data``       raw-data registry and verified fetch (pooch, sha256)
+- ``claims``     claims registry, the recorder notebooks call, the report
+- ``plotting``   one figure style and byte-stable PNG output
+- ``notebooks``  run notebooks with papermill and scrub volatile metadata
+- ``geo``        states, territories and Census counties; county matching
+- ``ice``        ICE 287(g) sheet loader, as-of selection, counting units
+"""
+
+__all__ = ["paths", "data", "claims", "plotting", "notebooks", "geo", "ice"]

@@ -1,0 +1,183 @@
+"""States, territories and Census counties; matching printed county names to FIPS.
+
+* :func:`states` — the 50 states, DC and the territories (upper-case name as ICE
+  prints it, display name, USPS code, FIPS, kind), from ``data/reference/states.csv``
+  (checked against the Census Gazetteer and the us-atlas geometry by the tests).
+* :func:`normalize_state` — a printed state name to the reference name; ICE's
+  typos are fixed only through ``data/corrections/state_names.csv``.
+* :func:`counties` — every county and equivalent from the Census 2024 Gazetteer.
+* :func:`match_county` — printed county name to 5-digit FIPS, by stated rules.
+
+County-matching rules, tried in order (the rule used is returned with the match):
+
+1. ``correction``: the (state, printed name) pair is in ``data/corrections/county_names.csv``.
+2. ``exact``: the printed name equals a Census county name of that state
+   (case, spacing and punctuation ignored; ``St.`` = ``Saint``).
+3. ``base``: the printed name without its suffix (``County``, ``Parish``, ``Borough``…)
+   equals exactly one county's name without its suffix.
+4. ``agency``: nothing was printed (sheets before March 2025 have no COUNTY
+   column) and the agency name contains ``<Name> County`` (or Parish) for a
+   county of that state.
+5. otherwise ``unmatched``: the row is kept and flagged, never dropped.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from functools import lru_cache
+
+import pandas as pd
+
+from helpers import data, paths
+
+GAZETTEER = "context/2024_Gaz_counties_national.txt"
+STATES_CSV = paths.DATA / "reference" / "states.csv"
+STATE_CORRECTIONS = paths.CORRECTIONS / "state_names.csv"
+COUNTY_CORRECTIONS = paths.CORRECTIONS / "county_names.csv"
+_SUFFIXES = (
+    "city and borough",
+    "census area",
+    "municipality",
+    "borough",
+    "parish",
+    "county",
+    "planning region",
+)
+
+
+class UnknownStateError(ValueError):
+    """A state or territory name that is not in the reference table or the corrections."""
+
+
+@lru_cache(maxsize=1)
+def states() -> pd.DataFrame:
+    """Reference table of states, DC and territories (columns state, name, usps, fips, kind)."""
+    return pd.read_csv(STATES_CSV, dtype=str, keep_default_na=False)
+
+
+@lru_cache(maxsize=1)
+def _state_corrections() -> dict[str, str]:
+    df = pd.read_csv(STATE_CORRECTIONS, dtype=str, keep_default_na=False)
+    return dict(zip(df["printed"].str.strip().str.upper(), df["state"]))
+
+
+def normalize_state(printed: object) -> str:
+    """Reference upper-case name for a printed state name; raises :class:`UnknownStateError`."""
+    text = re.sub(r"\s+", " ", str(printed if printed is not None else "")).strip().upper()
+    known = set(states()["state"])
+    if text in known:
+        return text
+    fixed = _state_corrections().get(text)
+    if fixed is not None:
+        return fixed
+    near = difflib.get_close_matches(text, sorted(known), n=3, cutoff=0.6)
+    hint = f" Did you mean {', '.join(near)}?" if near else ""
+    raise UnknownStateError(
+        f"unknown state or territory {printed!r}.{hint} Known names are in "
+        f"{paths.relative(STATES_CSV)}; a misspelling in a source file goes in "
+        f"{paths.relative(STATE_CORRECTIONS)} with a reason."
+    )
+
+
+def state_info(state: str) -> pd.Series:
+    """The reference row (state, name, usps, fips, kind) for a state name."""
+    name = normalize_state(state)
+    df = states()
+    return df[df["state"] == name].iloc[0]
+
+
+def key(name: object) -> str:
+    """Comparison key for a place name: lower case, ``St.`` = ``Saint``, no punctuation."""
+    text = str(name if name is not None else "").casefold().strip()
+    text = re.sub(r"\bst\.?\s", "saint ", text)
+    text = re.sub(r"\bste\.?\s", "sainte ", text)
+    text = re.sub(r"[^a-z0-9 ]", "", text.replace("-", " "))
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def base_key(name: object) -> str:
+    """:func:`key` without a trailing county-type suffix (``Cass County`` -> ``cass``)."""
+    text = key(name)
+    for suffix in _SUFFIXES:
+        if text.endswith(" " + suffix):
+            return text[: -len(suffix) - 1]
+    return text
+
+
+@lru_cache(maxsize=1)
+def counties() -> pd.DataFrame:
+    """Census 2024 Gazetteer counties: usps, state_fips, county_fips, county_name, keys."""
+    path = data.fetch(GAZETTEER)
+    df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    df.columns = [c.strip() for c in df.columns]
+    needed = {"USPS", "GEOID", "NAME"}
+    if not needed <= set(df.columns):
+        raise data.RawDataError(f"{GAZETTEER}: expected columns {sorted(needed)}, found {list(df.columns)}")
+    out = pd.DataFrame(
+        {
+            "usps": df["USPS"].str.strip(),
+            "state_fips": df["GEOID"].str.strip().str[:2],
+            "county_fips": df["GEOID"].str.strip(),
+            "county_name": df["NAME"].str.strip(),
+        }
+    )
+    out["key"] = out["county_name"].map(key)
+    out["base"] = out["county_name"].map(base_key)
+    return out.sort_values("county_fips").reset_index(drop=True)
+
+
+def state_counties(state: str) -> pd.DataFrame:
+    """Census counties of one state (by name as ICE prints it)."""
+    fips = state_info(state)["fips"]
+    df = counties()
+    return df[df["state_fips"] == fips].reset_index(drop=True)
+
+
+@lru_cache(maxsize=1)
+def _county_corrections() -> dict[tuple[str, str], str]:
+    df = pd.read_csv(COUNTY_CORRECTIONS, dtype=str, keep_default_na=False)
+    return {(r.state.strip().upper(), key(r.printed)): r.county_fips for r in df.itertuples()}
+
+
+@lru_cache(maxsize=None)
+def _lookup_tables(state_fips: str) -> tuple[dict[str, str], dict[str, list[str]]]:
+    df = counties()
+    df = df[df["state_fips"] == state_fips]
+    exact = dict(zip(df["key"], df["county_fips"]))
+    base: dict[str, list[str]] = {}
+    for b, f in zip(df["base"], df["county_fips"]):
+        base.setdefault(b, []).append(f)
+    return exact, base
+
+
+_AGENCY_COUNTY = re.compile(r"^(?:the\s+)?(.+?)\s+(county|parish)\b", re.IGNORECASE)
+
+
+def match_county(state: str, printed: object, agency: object = "") -> tuple[str | None, str]:
+    """5-digit county FIPS for a printed county name, and the rule that matched.
+
+    Returns ``(None, "unmatched")`` when no rule applies and ``(None, "no county printed")``
+    when there is nothing to match (no county printed and none in the agency name).
+    """
+    state = normalize_state(state)
+    fips = state_info(state)["fips"]
+    exact, base = _lookup_tables(fips)
+    text = "" if printed is None or (isinstance(printed, float) and pd.isna(printed)) else str(printed).strip()
+    if text:
+        fixed = _county_corrections().get((state, key(text)))
+        if fixed is not None:
+            return fixed, "correction"
+        if key(text) in exact:
+            return exact[key(text)], "exact"
+        hits = base.get(base_key(text), [])
+        if len(hits) == 1:
+            return hits[0], "base"
+        return None, "unmatched"
+    m = _AGENCY_COUNTY.match(str(agency or "").strip())
+    if m:
+        hits = base.get(key(m.group(1)), [])
+        if len(hits) == 1:
+            return hits[0], "agency"
+        return None, "unmatched"
+    return None, "no county printed"

@@ -1,0 +1,130 @@
+"""Raw-data registry and verified fetch."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from helpers import data
+
+
+def _entry(path: str, content: bytes, url: str = "http://127.0.0.1:9/none") -> data.Entry:
+    return data.Entry(
+        path=path,
+        sha256=hashlib.sha256(content).hexdigest(),
+        bytes=len(content),
+        url=url,
+        original_url=url,
+        publisher="test",
+        published="2025-01-01",
+        license="test",
+        description="test file",
+    )
+
+
+def test_every_mirror_file_is_registered(registry, mirror):
+    on_disk = set(data.mirror_files(mirror))
+    missing = sorted(on_disk - set(registry))
+    assert not missing, f"files in the mirror but not in data/registry.csv: {missing}"
+
+
+def test_every_registered_file_verifies_from_the_mirror(registry, mirror, tmp_path):
+    table = data.fetch_all(registry=registry, cache=tmp_path, mirror=mirror, allow_download=False)
+    assert len(table) == len(registry)
+    for entry in registry.values():
+        assert data.file_sha256(tmp_path / entry.path) == entry.sha256
+        assert (tmp_path / entry.path).stat().st_size == entry.bytes
+
+
+def test_registry_rows_are_complete(registry):
+    for entry in registry.values():
+        for field in dataclasses.fields(entry):
+            assert str(getattr(entry, field.name)).strip(), f"{entry.path}: empty {field.name}"
+        assert entry.url.startswith("https://"), entry.path
+        assert entry.published[:2] in ("19", "20") and len(entry.published) == 10, entry.path
+
+
+def test_tampered_mirror_copy_is_rejected(tmp_path):
+    good = b"state,count\nMINNESOTA,8\n"
+    registry = {"x/file.csv": _entry("x/file.csv", good)}
+    mirror = tmp_path / "mirror"
+    (mirror / "x").mkdir(parents=True)
+    (mirror / "x/file.csv").write_bytes(b"state,count\nMINNESOTA,9\n")  # one byte changed
+    cache = tmp_path / "cache"
+    with pytest.raises(data.HashMismatchError) as err:
+        data.fetch("x/file.csv", registry=registry, cache=cache, mirror=mirror, allow_download=False)
+    message = str(err.value)
+    assert "x/file.csv" in message
+    assert registry["x/file.csv"].sha256 in message
+    assert hashlib.sha256(b"state,count\nMINNESOTA,9\n").hexdigest() in message
+    assert not (cache / "x/file.csv").exists(), "a bad copy must never land in the cache"
+
+
+def test_tampered_cache_copy_is_set_aside_and_refetched(tmp_path):
+    good = b"abc\n"
+    registry = {"f.txt": _entry("f.txt", good)}
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "f.txt").write_bytes(good)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "f.txt").write_bytes(b"abd\n")
+    path = data.fetch("f.txt", registry=registry, cache=cache, mirror=mirror, allow_download=False)
+    assert path.read_bytes() == good
+    assert (cache / "f.txt.rejected").read_bytes() == b"abd\n", "the bad copy is kept aside, not lost"
+
+
+def test_offline_miss_names_file_url_and_mirror_variable(tmp_path, monkeypatch):
+    monkeypatch.delenv(data.MIRROR_ENV, raising=False)
+    registry = {"a/b.csv": _entry("a/b.csv", b"x", url="http://127.0.0.1:9/a/b.csv")}  # port 9: refused
+    with pytest.raises(data.RawFileUnavailableError) as err:
+        data.fetch("a/b.csv", registry=registry, cache=tmp_path, timeout=2)
+    message = str(err.value)
+    assert "a/b.csv" in message and "http://127.0.0.1:9/a/b.csv" in message and data.MIRROR_ENV in message
+
+
+def test_unknown_path_suggests_nearest_names(registry):
+    with pytest.raises(data.UnknownRawFileError) as err:
+        data.fetch("ice-287g/participatingAgencies10312025.xlsx", registry=registry, allow_download=False)
+    message = str(err.value)
+    assert "not in the raw-data registry" in message
+    assert "participatingAgencies10312025pm.xlsx" in message
+
+
+def test_download_from_loopback_server(tmp_path, loopback_server, monkeypatch):
+    monkeypatch.delenv(data.MIRROR_ENV, raising=False)
+    folder, base = loopback_server
+    content = b"year,value\n2025,536\n"
+    (folder / "file.csv").write_bytes(content)
+    registry = {"ctx/file.csv": _entry("ctx/file.csv", content, url=f"{base}/file.csv")}
+    path = data.fetch("ctx/file.csv", registry=registry, cache=tmp_path / "cache")
+    assert path.read_bytes() == content
+    # a second call is served from the cache, even with the server gone
+    (folder / "file.csv").unlink()
+    assert data.fetch("ctx/file.csv", registry=registry, cache=tmp_path / "cache") == path
+
+
+def test_download_with_wrong_bytes_is_rejected(tmp_path, loopback_server, monkeypatch):
+    monkeypatch.delenv(data.MIRROR_ENV, raising=False)
+    folder, base = loopback_server
+    (folder / "file.csv").write_bytes(b"tampered\n")
+    registry = {"ctx/file.csv": _entry("ctx/file.csv", b"original\n", url=f"{base}/file.csv")}
+    with pytest.raises(data.HashMismatchError) as err:
+        data.fetch("ctx/file.csv", registry=registry, cache=tmp_path / "cache")
+    assert hashlib.sha256(b"tampered\n").hexdigest() in str(err.value)
+    assert not (tmp_path / "cache" / "ctx/file.csv").exists()
+
+
+def test_bare_file_name_resolves_when_unambiguous(registry):
+    entry = data.resolve("participatingAgencies10312025pm.xlsx", registry)
+    assert entry.path == "ice-287g/participatingAgencies10312025pm.xlsx"
+
+
+def test_malformed_registry_is_reported(tmp_path):
+    bad = tmp_path / "registry.csv"
+    bad.write_text("path,sha256\nx,abc\n")
+    with pytest.raises(data.RegistryError, match="missing columns"):
+        data.load_registry(bad)
