@@ -8,7 +8,7 @@ import re
 import pandas as pd
 import pytest
 
-from helpers import claims, paths
+from helpers import claims, data, paths
 
 
 @pytest.fixture()
@@ -137,6 +137,7 @@ def test_readme_table_matches_the_report():
     report = pd.read_csv(report_path, dtype=str, keep_default_na=False)
     readme = paths.README.read_text(encoding="utf-8")
     expected = claims.replace_between_markers(readme, claims.markdown_table(report))
+    expected = claims.replace_between_markers(expected, data.sources_markdown(), data.SOURCES_START, data.SOURCES_END)
     assert readme == expected, "README claims table is out of date: run `make reproduce`"
     assert set(report["claim_id"]) == set(claims.load_claims()["claim_id"])
 

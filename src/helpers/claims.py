@@ -201,6 +201,29 @@ def record(
     return Recorded(claim_id, text, True, f"{claim_id} = {text} (recorded)")
 
 
+def record_matching(
+    notebook: str,
+    value: Any,
+    *,
+    params: Mapping[str, Any],
+    claims: pd.DataFrame | None = None,
+    **kwargs: Any,
+) -> list[Recorded]:
+    """Record ``value`` for every claim of ``notebook`` whose own parameters match ``params``.
+
+    For notebooks that compute one value per parameter set (e.g. one total per
+    group of states): a group equal to a claim's states records that claim;
+    any other group records nothing.  Returns what was recorded.
+    """
+    claims = claims if claims is not None else load_claims()
+    mine = claims[(claims["notebook"] == notebook) & (claims["kind"] != "not-from-data")]
+    return [
+        record(cid, value, params=params, claims=claims, **kwargs)
+        for cid, p in zip(mine["claim_id"], mine["params"])
+        if params_match(json.loads(p or "{}"), params)
+    ]
+
+
 def _describe_inputs(inputs: Iterable[str | Path]) -> list[str]:
     """``path@sha256[:12]`` for each input, using the registry's hash."""
     from helpers import data  # local import: data imports nothing from here

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 import pandas as pd
-import pooch
 
 from helpers import paths
 
@@ -211,6 +210,8 @@ def fetch(
             f"Raw file '{entry.path}' is not in the cache and not in the mirror ({mirror_note}); "
             f"downloads are disabled. Put the file in the mirror or download it from {entry.url}."
         )
+    import pooch  # imported here: it pulls in tqdm, which warns inside notebooks
+
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         pooch.retrieve(
@@ -280,6 +281,20 @@ def sources_table(registry: Mapping[str, Entry] | None = None) -> pd.DataFrame:
         .reset_index()
     )
     return out
+
+
+SOURCES_START = "<!-- sources-table:start (written by notebooks/99_claims.ipynb from data/registry.csv; do not edit) -->"
+SOURCES_END = "<!-- sources-table:end -->"
+
+
+def sources_markdown(registry: Mapping[str, Entry] | None = None) -> str:
+    """The data-sources table for the README, one row per folder and publisher."""
+    table = sources_table(registry)
+    lines = ["| folder | publisher | files | published | licence |", "|---|---|---|---|---|"]
+    for r in table.itertuples():
+        span = r.first if r.first == r.last else f"{r.first} to {r.last}"
+        lines.append(f"| `{r.folder}/` | {r.publisher} | {r.files} | {span} | {r.license} |")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -62,10 +62,15 @@ def _state_corrections() -> dict[str, str]:
     return dict(zip(df["printed"].str.strip().str.upper(), df["state"]))
 
 
+@lru_cache(maxsize=1)
+def _known_states() -> dict[str, dict[str, str]]:
+    return {row["state"]: row for row in states().to_dict("records")}
+
+
 def normalize_state(printed: object) -> str:
     """Reference upper-case name for a printed state name; raises :class:`UnknownStateError`."""
     text = re.sub(r"\s+", " ", str(printed if printed is not None else "")).strip().upper()
-    known = set(states()["state"])
+    known = _known_states()
     if text in known:
         return text
     fixed = _state_corrections().get(text)
@@ -80,11 +85,9 @@ def normalize_state(printed: object) -> str:
     )
 
 
-def state_info(state: str) -> pd.Series:
-    """The reference row (state, name, usps, fips, kind) for a state name."""
-    name = normalize_state(state)
-    df = states()
-    return df[df["state"] == name].iloc[0]
+def state_info(state: str) -> dict[str, str]:
+    """The reference row (state, name, usps, fips, kind) for a state name, as a dict."""
+    return dict(_known_states()[normalize_state(state)])
 
 
 def key(name: object) -> str:
@@ -181,3 +184,59 @@ def match_county(state: str, printed: object, agency: object = "") -> tuple[str 
             return hits[0], "agency"
         return None, "unmatched"
     return None, "no county printed"
+
+
+# --------------------------------------------------------------------------- map geometry
+
+ATLAS_COUNTIES = "geo/us-atlas-2023-4.0.0/counties-10m.json"
+
+
+def _decode_arcs(topology: dict) -> list[list[tuple[float, float]]]:
+    """Absolute lon/lat coordinates of every arc of a quantized TopoJSON topology."""
+    scale = topology.get("transform", {}).get("scale", [1.0, 1.0])
+    shift = topology.get("transform", {}).get("translate", [0.0, 0.0])
+    quantized = "transform" in topology
+    arcs = []
+    for arc in topology["arcs"]:
+        x = y = 0
+        points = []
+        for dx, dy in arc:
+            if quantized:
+                x, y = x + dx, y + dy
+                points.append((x * scale[0] + shift[0], y * scale[1] + shift[1]))
+            else:
+                points.append((dx, dy))
+        arcs.append(points)
+    return arcs
+
+
+def _ring(indices: list[int], arcs: list[list[tuple[float, float]]]) -> list[tuple[float, float]]:
+    """Stitch arcs into one ring; a negative index ~i means arc i reversed."""
+    ring: list[tuple[float, float]] = []
+    for i in indices:
+        points = arcs[i] if i >= 0 else arcs[~i][::-1]
+        ring.extend(points if not ring else points[1:])
+    return ring
+
+
+def county_shapes(state: str) -> dict[str, list[list[tuple[float, float]]]]:
+    """County FIPS -> outer and inner rings (lon/lat) for one state, from the Census-based us-atlas.
+
+    Returns an empty dict if the geometry file is not registered (maps are then skipped).
+    """
+    import json
+
+    try:
+        path = data.fetch(ATLAS_COUNTIES)
+    except data.UnknownRawFileError:
+        return {}
+    topology = json.loads(path.read_text(encoding="utf-8"))
+    arcs = _decode_arcs(topology)
+    fips = state_info(state)["fips"]
+    shapes: dict[str, list[list[tuple[float, float]]]] = {}
+    for geom in topology["objects"]["counties"]["geometries"]:
+        if not str(geom.get("id", "")).startswith(fips):
+            continue
+        polygons = geom["arcs"] if geom["type"] == "MultiPolygon" else [geom["arcs"]]
+        shapes[geom["id"]] = [_ring(ring, arcs) for polygon in polygons for ring in polygon]
+    return shapes

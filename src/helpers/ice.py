@@ -82,7 +82,7 @@ SCHEMA = {
     "county_fips": "5-digit Census county FIPS of a county agency (None if not a county agency or unmatched)",
     "county_name": "Census county name for county_fips",
     "county_match": "rule that matched the county (see helpers.geo), 'unmatched', or 'not a county agency'",
-    "support_type": "Jail Enforcement Model, Task Force Model or Warrant Service Officer",
+    "support_type": "Jail Enforcement Model, Task Force Model or Warrant Service Officer (None only for a blank cell in a pending sheet)",
     "signed": "date the agreement was signed (participating sheets)",
     "moa_url": "link to the memorandum of agreement (cell hyperlink), if any",
     "addendum": "ADDENDUM column as printed (sheets from July 2025)",
@@ -284,9 +284,15 @@ def _corrections() -> dict[str, dict]:
     }
 
 
-def canonical_support_type(printed: object, where: str) -> str:
-    """One of :data:`SUPPORT_TYPES` for a printed support type; raises naming ``where``."""
+def canonical_support_type(printed: object, where: str, blank_ok: bool = False) -> str | None:
+    """One of :data:`SUPPORT_TYPES` for a printed support type; raises naming ``where``.
+
+    A blank cell gives None when ``blank_ok`` (pending sheets leave a few blank:
+    the agency has applied but the model is not shown); otherwise it raises.
+    """
     text = _clean(printed)
+    if text is None and blank_ok:
+        return None
     k = geo.key(text)
     for canonical in SUPPORT_TYPES:
         if k == geo.key(canonical):
@@ -420,7 +426,9 @@ def load_sheet(path: str | Path, name: str | None = None) -> pd.DataFrame:
                 "county_printed": county_printed,
                 "county_fips": county_fips,
                 "county_match": rule,
-                "support_type": canonical_support_type(rec["support_type_printed"], where),
+                "support_type": canonical_support_type(
+                    rec["support_type_printed"], where, blank_ok=sheet.list == "pending"
+                ),
                 "signed": _signed(rec.get("signed_printed"), where),
                 "moa_url": moa,
                 "addendum": None if rec.get("addendum") is None else str(rec.get("addendum")),
@@ -514,3 +522,23 @@ def group_totals(df: pd.DataFrame, groups: dict[str, list[str]]) -> pd.DataFrame
         units = count_units(part, by=None)
         rows.append({"group": label, "states": ", ".join(members), **units.iloc[0].to_dict()})
     return pd.DataFrame(rows)
+
+
+def state_counts(df: pd.DataFrame, population: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Counting units for every state, DC and territory (zeros included), sorted by FIPS.
+
+    With ``population`` (columns state, population) adds ``population`` and
+    ``agreements_per_million``; places without a population estimate get NaN.
+    """
+    ref = geo.states()[["state", "name", "usps", "fips", "kind"]]
+    counts = count_units(df, by="state")
+    out = ref.merge(counts, on="state", how="left", validate="one_to_one")
+    unknown = set(counts["state"]) - set(ref["state"])
+    if unknown:  # cannot happen after load_sheet's checks; guards hand-made tables
+        raise ValueError(f"states not in the reference table: {sorted(unknown)}")
+    for unit in UNITS:
+        out[unit] = out[unit].fillna(0).astype(int)
+    if population is not None:
+        out = out.merge(population[["state", "population"]], on="state", how="left", validate="one_to_one")
+        out["agreements_per_million"] = out["agreements"] / out["population"] * 1e6
+    return out.sort_values("fips").reset_index(drop=True)

@@ -75,3 +75,39 @@ def show(path: Path):
     from IPython.display import Image
 
     return Image(filename=str(path))
+
+
+def county_map(
+    ax: plt.Axes,
+    shapes: dict[str, list[list[tuple[float, float]]]],
+    highlight: dict[str, str] | None = None,
+) -> None:
+    """Draw county outlines (lon/lat rings); fill the FIPS in ``highlight`` and label them.
+
+    ``highlight`` maps county FIPS -> label.  Uses an equirectangular projection
+    with the aspect corrected for latitude, which is adequate for one state.
+    """
+    import math
+
+    from matplotlib.collections import PolyCollection
+
+    highlight = highlight or {}
+    polys, colors = [], []
+    for fips in sorted(shapes):
+        for ring in shapes[fips]:
+            polys.append(ring)
+            colors.append(HIGHLIGHT if fips in highlight else "#e6e9ed")
+    ax.add_collection(PolyCollection(polys, facecolors=colors, edgecolors="white", linewidths=0.6))
+    xs = [x for ring in polys for x, _ in ring]
+    ys = [y for ring in polys for _, y in ring]
+    ax.set_xlim(min(xs), max(xs))
+    ax.set_ylim(min(ys), max(ys))
+    ax.set_aspect(1 / math.cos(math.radians((min(ys) + max(ys)) / 2)))
+    for fips, label in sorted(highlight.items()):
+        ring = max(shapes.get(fips, [[]]), key=len)
+        if ring:
+            cx = sum(x for x, _ in ring) / len(ring)
+            cy = sum(y for _, y in ring) / len(ring)
+            ax.annotate(label, (cx, cy), ha="center", va="center", fontsize=8, color="black",
+                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+    ax.set_axis_off()

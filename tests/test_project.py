@@ -1,0 +1,65 @@
+"""Project conventions: pins in sync, notebooks well-formed, outputs free of machine paths."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+
+import pytest
+
+from helpers import notebooks, paths
+
+NOTEBOOKS = notebooks.ordered_notebooks()
+
+
+def test_environment_yml_has_the_same_pins_as_the_lock():
+    lock = sorted(l.strip() for l in (paths.ROOT / "requirements.lock").read_text().splitlines() if "==" in l)
+    env = sorted(
+        l.strip()[2:] for l in (paths.ROOT / "environment.yml").read_text().splitlines() if l.strip().startswith("- ") and "==" in l
+    )
+    assert env == lock
+
+
+def test_lock_pins_every_direct_dependency():
+    pinned = {l.split("==")[0].lower().replace("_", "-") for l in (paths.ROOT / "requirements.lock").read_text().splitlines() if "==" in l}
+    direct = {l.strip().lower() for l in (paths.ROOT / "requirements.in").read_text().splitlines() if l.strip() and not l.startswith("#")}
+    assert direct <= pinned, direct - pinned
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = paths.README.read_text()
+    ci = (paths.ROOT / ".ci" / "run").read_text()
+    assert "make test" in readme and "make reproduce" in readme
+    assert re.search(r"^make test$", ci, flags=re.MULTILINE)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_conventions(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    assert nb["metadata"]["kernelspec"]["name"] == notebooks.KERNEL
+    cells = nb["cells"]
+    assert cells[0]["cell_type"] == "markdown", "the first cell states the question"
+    tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if path.stem != "99_claims":
+        assert len(tagged) == 1 and cells.index(tagged[0]) == 1, "the second cell holds the parameters"
+    for cell in tagged:
+        for node in ast.parse("".join(cell["source"])).body:
+            assert isinstance(node, ast.Assign), f"parameters cell holds assignments only: {ast.dump(node)[:60]}"
+            ast.literal_eval(node.value)  # raises if not a literal
+    code = [c for c in cells if c["cell_type"] == "code"]
+    assert all(c.get("outputs") is not None for c in code)
+    errors = [o for c in code for o in c["outputs"] if o["output_type"] == "error"]
+    assert not errors, "committed notebooks ran without errors"
+    assert any(o.get("name") == "stdout" for o in code[-1]["outputs"]), "the last cell states the answer"
+
+
+@pytest.mark.parametrize(
+    "path",
+    NOTEBOOKS + sorted((paths.ROOT / "data" / "processed").glob("*.csv")) + [paths.ROOT / "tests" / "helpers_tour.ipynb"],
+    ids=lambda p: p.name,
+)
+def test_outputs_carry_no_machine_paths_or_timestamps(path):
+    text = path.read_text(encoding="utf-8")
+    assert not re.search(r"/(root|tmp|home|work|Users)/", text), f"{path.name} contains a machine path"
+    assert "start_time" not in text and "end_time" not in text
