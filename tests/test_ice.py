@@ -168,7 +168,15 @@ def test_state_counts_cover_every_state_with_zeros(article_sheet):
 def test_moa_links_come_from_cell_hyperlinks(article_sheet):
     links = article_sheet["moa_url"].dropna()
     assert len(links) > 0.8 * len(article_sheet)
-    assert links.str.startswith("http").all()
+    assert links.str.match(r"https?://").all()
+    assert not links.str.contains("safelinks|chrome-extension").any()
+
+
+def test_clean_link_unwraps_pasted_wrappers():
+    assert ice.clean_link("https://gcc02.safelinks.protection.outlook.com/?url=https%3A%2F%2Fwww.ice.gov%2Fdoclib%2Fa.pdf&data=05") == "https://www.ice.gov/doclib/a.pdf"
+    assert ice.clean_link("chrome-extension://efaidnbmnnnibpcajpcglclefindmkaj/https:/www.ice.gov/doclib/b.pdf") == "https://www.ice.gov/doclib/b.pdf"
+    assert ice.clean_link("https://www.ice.gov/doclib/c.pdf") == "https://www.ice.gov/doclib/c.pdf"
+    assert ice.clean_link(None) is None
 
 
 # ---------------------------------------------------------------- bad sheets

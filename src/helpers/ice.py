@@ -223,7 +223,7 @@ def _read_grid(path: Path) -> pd.DataFrame:
 
 def _find_header(grid: pd.DataFrame, file: str) -> int:
     for i in range(min(len(grid), 50)):
-        cells = {str(v).upper() for v in grid.iloc[i] if v is not None}
+        cells = {str(v).upper() for v in grid.iloc[i] if _clean(v) is not None}
         if {"STATE", "LAW ENFORCEMENT AGENCY"} <= cells:
             return i
     raise SheetFormatError(
@@ -259,6 +259,28 @@ def _hyperlinks(path: Path) -> dict[str, str]:
             return out
     except (zipfile.BadZipFile, KeyError, ElementTree.ParseError):
         return {}
+
+
+def clean_link(url: str | None) -> str | None:
+    """An MOA link without the wrappers ICE staff pasted along with it.
+
+    Two wrappers occur: Outlook "safelinks" (the real address is the ``url``
+    query parameter) and a PDF-viewer browser extension
+    (``chrome-extension://<id>/https:/www.ice.gov/...``).
+    """
+    if not url:
+        return None
+    from urllib.parse import parse_qs, urlparse
+
+    parsed = urlparse(url)
+    if parsed.netloc.endswith("safelinks.protection.outlook.com"):
+        inner = parse_qs(parsed.query).get("url")
+        if inner:
+            return inner[0]
+    m = re.match(r"^chrome-extension://[a-z]+/(https?):/+(.*)$", url)
+    if m:
+        return f"{m.group(1)}://{m.group(2)}"
+    return url
 
 
 def _column_letter(index: int) -> str:
@@ -354,7 +376,7 @@ def load_sheet(path: str | Path, name: str | None = None) -> pd.DataFrame:
     file = sheet.file
     grid = _read_grid(path)
     header_row = _find_header(grid, file)
-    header = [None if v is None else str(v).upper() for v in grid.iloc[header_row]]
+    header = [None if _clean(v) is None else str(v).upper() for v in grid.iloc[header_row]]
 
     unknown = [h for h in header if h is not None and h not in COLUMNS]
     missing = [h for h in REQUIRED[sheet.list] if h not in header]
@@ -430,7 +452,7 @@ def load_sheet(path: str | Path, name: str | None = None) -> pd.DataFrame:
                     rec["support_type_printed"], where, blank_ok=sheet.list == "pending"
                 ),
                 "signed": _signed(rec.get("signed_printed"), where),
-                "moa_url": moa,
+                "moa_url": clean_link(moa),
                 "addendum": None if rec.get("addendum") is None else str(rec.get("addendum")),
             }
         )
