@@ -37,6 +37,14 @@ reproduce: data
 test: data
 	$(BIN)/python -m pytest $(NBVAL) tests notebooks
 
+# Students: re-run the analysis with a parameter file, e.g. PARAMS=notebooks/params/wisconsin.yaml
+adapt: data
+	@test -n "$(PARAMS)" || { echo "usage: make adapt PARAMS=notebooks/params/<name>.yaml"; exit 2; }
+	$(BIN)/python -m helpers.notebooks adapt $(PARAMS)
+
+report: env
+	$(BIN)/python -m helpers.report
+
 lab: data
 	$(BIN)/jupyter lab notebooks/
 

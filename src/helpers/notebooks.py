@@ -3,8 +3,10 @@
 ``python -m helpers.notebooks run-all`` executes every ``notebooks/NN_*.ipynb``
 in numeric order, in place, with default parameters: this is ``make
 reproduce``.  ``python -m helpers.notebooks run NB OUT [-f params.yaml]
-[-p name value ...]`` executes one notebook with other parameters into ``OUT``
-(adaptation runs; see ``notebooks/README.md``).
+[-p name value ...]`` executes one notebook with other parameters into ``OUT``,
+and ``python -m helpers.notebooks adapt notebooks/params/X.yaml`` runs every
+notebook that takes those parameters into ``output/X/`` (adaptation runs; see
+``notebooks/README.md``).  Neither ever writes over committed files.
 
 After execution :func:`scrub` removes what changes from run to run or machine
 to machine (timings, absolute paths, the Python patch version), so that a
@@ -78,6 +80,76 @@ def execute(
     return output
 
 
+def parameter_names(notebook: Path) -> set[str]:
+    """Names assigned in a notebook's ``parameters`` cell."""
+    import ast
+
+    nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for cell in nb["cells"]:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            for node in ast.parse("".join(cell["source"])).body:
+                if isinstance(node, ast.Assign):
+                    names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def _check_output(output: Path) -> None:
+    committed = paths.NOTEBOOKS.resolve()
+    if output.resolve().parent == committed:
+        raise ValueError(
+            f"{output}: executed copies with other parameters go outside notebooks/ "
+            "(e.g. output/<name>/), never over the committed notebooks"
+        )
+
+
+def run_with_parameters(notebook: Path, output: Path, parameters: dict[str, Any]) -> Path:
+    """Execute one notebook with ``parameters`` into ``output``.
+
+    Figures and tables go beside the output (``$ICE287G_OUTPUT`` is set to its
+    folder for the run), so the committed ``figures/`` and ``data/processed/``
+    are never touched; claims are recorded only for the claims' own parameters.
+    """
+    import os
+
+    output = Path(output)
+    _check_output(output)
+    unknown = set(parameters) - parameter_names(notebook)
+    if unknown:
+        raise ValueError(f"{Path(notebook).name} has no parameter(s) {sorted(unknown)}; it takes {sorted(parameter_names(notebook))}")
+    previous = os.environ.get(paths.OUTPUT_ENV)
+    os.environ[paths.OUTPUT_ENV] = str(output.parent.resolve())
+    try:
+        return execute(notebook, output, parameters)
+    finally:
+        if previous is None:
+            os.environ.pop(paths.OUTPUT_ENV, None)
+        else:
+            os.environ[paths.OUTPUT_ENV] = previous
+
+
+def adapt(params_file: Path, out_root: Path | None = None) -> list[Path]:
+    """Run every notebook that takes all the parameters in ``params_file`` (YAML) with them.
+
+    Outputs go to ``output/<file stem>/`` (git-ignored): executed notebooks,
+    ``figures/`` and ``data/processed/``.  Returns the executed notebooks.
+    """
+    import yaml
+
+    params = yaml.safe_load(Path(params_file).read_text(encoding="utf-8")) or {}
+    if not isinstance(params, dict) or not params:
+        raise ValueError(f"{params_file}: expected a mapping of parameter names to values")
+    out_dir = (out_root or paths.ROOT / "output") / Path(params_file).stem
+    ran = []
+    for nb in ordered_notebooks():
+        if set(params) <= parameter_names(nb):
+            print(f"running {nb.name} with {params_file.name} -> {out_dir.name}/", flush=True)
+            ran.append(run_with_parameters(nb, out_dir / nb.name, params))
+    if not ran:
+        raise ValueError(f"{params_file}: no notebook takes all of {sorted(params)}")
+    return ran
+
+
 def _parse_value(text: str) -> Any:
     """A ``-p`` value: YAML-parsed like papermill does (numbers, lists, null), else a string."""
     import yaml
@@ -98,12 +170,19 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("output", type=Path)
     one.add_argument("-f", "--parameters-file", type=Path, action="append", default=[])
     one.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+    many = sub.add_parser("adapt", help="run every notebook that takes the parameters in a YAML file")
+    many.add_argument("params_file", type=Path)
     args = parser.parse_args(argv)
 
     if args.command == "run-all":
         for nb in ordered_notebooks():
             print(f"running {paths.relative(nb)}", flush=True)
             execute(nb)
+        return 0
+
+    if args.command == "adapt":
+        for out in adapt(args.params_file):
+            print(f"wrote {paths.relative(out)}")
         return 0
 
     import yaml
@@ -113,8 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         params.update(yaml.safe_load(f.read_text()) or {})
     for name, value in args.parameter:
         params[name] = _parse_value(value)
-    execute(args.notebook, args.output, params)
-    print(f"wrote {args.output}")
+    run_with_parameters(args.notebook, args.output, params)
+    print(f"wrote {args.output} (figures and tables beside it)")
     return 0
 
 
