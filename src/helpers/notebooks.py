@@ -74,6 +74,8 @@ def execute(
         progress_bar=False,
         log_output=False,
         report_mode=False,
+        start_timeout=300,  # generous: kernels start slowly on a loaded 2-core machine
+        iopub_timeout=60,
     )
     nb = json.loads(output.read_text(encoding="utf-8"))
     output.write_text(json.dumps(scrub(nb), indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
