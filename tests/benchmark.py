@@ -35,6 +35,12 @@ def main() -> int:
         data.fetch(name)
     _time(f"load all {len(participating)} participating sheets", lambda: ice.load_sheets(participating))
     _time(f"load all {len(pending)} pending sheets", lambda: ice.load_sheets(pending))
+    from helpers import timeline
+
+    groups = {"Florida and Texas": ["FLORIDA", "TEXAS"],
+              "Wisconsin, Iowa and the Dakotas": ["WISCONSIN", "IOWA", "NORTH DAKOTA", "SOUTH DAKOTA"]}
+    loaded = ice.load_sheets(participating)
+    _time("sheet series (timeline), counting only", lambda: timeline.sheet_series(loaded, "MINNESOTA", groups))
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ[paths.OUTPUT_ENV] = tmp

@@ -157,6 +157,11 @@ def test_counting_units_on_a_small_table():
     assert ice.count_units(df, by=None).iloc[0].to_dict() == {"agreements": 4, "agencies": 3, "counties": 2}
 
 
+def test_an_empty_group_counts_zero(article_sheet):
+    totals = ice.group_totals(article_sheet[article_sheet["state"] == "IOWA"], {"none": ["MINNESOTA"]})
+    assert totals.iloc[0][["agreements", "agencies", "counties"]].tolist() == [0, 0, 0]
+
+
 def test_state_counts_cover_every_state_with_zeros(article_sheet):
     table = ice.state_counts(article_sheet)
     assert len(table) == 56

@@ -497,6 +497,8 @@ def count_units(df: pd.DataFrame, by: str | list[str] | None = "state") -> pd.Da
 
     Column names are the units (see :data:`UNITS`).
     """
+    if by is None and df.empty:  # an empty selection counts zero of every unit
+        return pd.DataFrame([{unit: 0 for unit in UNITS}])
     work = df.assign(_agency=df["state"] + "|" + df["agency"].map(geo.key))
     if by is None:
         work = work.assign(_all="all")

@@ -1,0 +1,280 @@
+"""How the numbers move: ICE's 287(g) sheets as a 2025 time series.
+
+Every function here works on tidy tables from :func:`helpers.ice.load_sheet`
+(several sheets concatenated, as :func:`helpers.ice.load_sheets` returns them)
+and counts with the same helpers as notebooks 01 and 02
+(:func:`helpers.ice.count_units`, :func:`helpers.ice.group_totals`), so a
+number on the article-date sheet here is the number those notebooks report.
+
+* :func:`sheet_series` - one row per sheet: national, group and state counts.
+* :func:`matching_run` - the run of consecutive sheets around a date on which
+  given target values all hold, and what changed just outside it.
+* :func:`sheet_diff` - agreements added or removed between two sheets.
+* :func:`signing_timeline`, :func:`disagreements` - a state's agreements by
+  SIGNED date, and where later sheets disagree with the article-date sheet.
+* :func:`pending_summary`, :func:`support_type_table` - pending agencies and
+  agreements by support type for a state and groups of states.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+
+from helpers import geo, ice
+
+ICE_287G_PAGE = "https://www.ice.gov/identify-and-arrest/287g"
+#: ICE's one-sentence definition of each support type, quoted from :data:`ICE_287G_PAGE`.
+SUPPORT_TYPE_DEFINITIONS = {
+    "Jail Enforcement Model": (
+        "The Jail Enforcement Model is designed to identify and process removable aliens — with criminal or "
+        "pending criminal charges — who are arrested by state or local law enforcement agencies."
+    ),
+    "Task Force Model": (
+        "The Task Force Model serves as a force multiplier for law enforcement agencies to enforce limited "
+        "immigration authority with ICE oversight during their routine police duties."
+    ),
+    "Warrant Service Officer": (
+        "The Warrant Service Officer program allows ICE to train, certify and authorize state and local law "
+        "enforcement officers to serve and execute administrative warrants on aliens in their agency's jail."
+    ),
+}
+#: Columns of :func:`sheet_series` before and after the per-group columns.
+SERIES_HEAD = ["published", "published_label", "file", "agreements"]
+SERIES_TAIL = ["state", "state_agreements", "state_counties"]
+#: Columns that identify one agreement across sheets (agency names compared with :func:`helpers.geo.key`).
+AGREEMENT_KEY = ["state", "agency_key", "support_type"]
+
+
+def _sheets_in_order(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(file, rows) for each sheet in ``df``, oldest publication first."""
+    order = df.groupby("source_file", sort=False)["published"].first().sort_values(kind="stable")
+    groups = dict(tuple(df.groupby("source_file", sort=False)))
+    return [(f, groups[f]) for f in order.index]
+
+
+def sheet_series(df: pd.DataFrame, state: str, groups: dict[str, list[str]]) -> pd.DataFrame:
+    """One row per sheet in ``df``: national agreements, agreements of each group, the state's agreements and counties.
+
+    Columns: :data:`SERIES_HEAD`, one column per group (named by its label,
+    agreements of the group's states), then :data:`SERIES_TAIL`.  Counts use
+    :func:`helpers.ice.count_units` and :func:`helpers.ice.group_totals`.
+    """
+    state = geo.normalize_state(state)
+    rows = []
+    for file, sheet in _sheets_in_order(df):
+        national = ice.count_units(sheet, by=None).iloc[0]
+        totals = ice.group_totals(sheet, groups).set_index("group")["agreements"]
+        mine = ice.count_units(sheet[sheet["state"] == state], by=None).iloc[0]
+        rows.append(
+            {
+                "published": sheet["published"].iloc[0],
+                "published_label": sheet["published_label"].iloc[0],
+                "file": file,
+                "agreements": int(national["agreements"]),
+                **{label: int(totals[label]) for label in groups},
+                "state": state,
+                "state_agreements": int(mine["agreements"]),
+                "state_counties": int(mine["counties"]),
+            }
+        )
+    columns = SERIES_HEAD + list(groups) + SERIES_TAIL
+    return pd.DataFrame(rows, columns=columns).reset_index(drop=True)
+
+
+def in_force(series: pd.DataFrame, as_of: str | date) -> int:
+    """Position in ``series`` of the last sheet published on or before the day ``as_of`` (as :func:`helpers.ice.select_sheet`)."""
+    day = pd.Timestamp(as_of).date()
+    eligible = [i for i, p in enumerate(series["published"]) if pd.Timestamp(p).date() <= day]
+    if not eligible:
+        raise LookupError(f"no sheet in the series was published on or before {day}")
+    return eligible[-1]
+
+
+@dataclass(frozen=True)
+class Run:
+    """The run of consecutive sheets around ``as_of`` on which every target holds (see :func:`matching_run`)."""
+
+    as_of: str
+    targets: dict[str, int]
+    in_force: pd.Series  # the sheet in force on as_of
+    matches: pd.Series  # bool per sheet of the series: all targets hold
+    first: pd.Series | None = None  # first sheet of the run (None when the in-force sheet does not match)
+    last: pd.Series | None = None
+    before: pd.Series | None = None  # the sheet just before the run (None at the start of the series)
+    after: pd.Series | None = None
+    changes_before: dict[str, tuple[int, int]] = field(default_factory=dict)  # column -> (before, first)
+    changes_after: dict[str, tuple[int, int]] = field(default_factory=dict)  # column -> (last, after)
+
+    @property
+    def holds(self) -> bool:
+        """True when the sheet in force on ``as_of`` reproduces every target."""
+        return self.first is not None
+
+    @property
+    def n_sheets(self) -> int:
+        """Number of sheets in the run (0 when it does not hold)."""
+        if not self.holds:
+            return 0
+        return int(self.last.name) - int(self.first.name) + 1
+
+
+def _changes(a: pd.Series, b: pd.Series, columns: list[str]) -> dict[str, tuple[int, int]]:
+    return {c: (int(a[c]), int(b[c])) for c in columns if int(a[c]) != int(b[c])}
+
+
+def matching_run(series: pd.DataFrame, targets: dict[str, int], as_of: str | date) -> Run:
+    """The run of consecutive sheets containing the sheet in force on ``as_of`` on which all ``targets`` hold.
+
+    ``targets`` maps a column of ``series`` to the value it must have.  The run
+    is extended backwards and forwards from the in-force sheet while every
+    target holds.  ``changes_before``/``changes_after`` give, for the target
+    columns and ``agreements``, the values that differ between the sheet just
+    outside the run and the run's edge.
+    """
+    series = series.reset_index(drop=True)
+    missing = [c for c in targets if c not in series.columns]
+    if missing:
+        raise KeyError(f"targets name columns not in the series: {missing}")
+    ok = pd.Series(True, index=series.index)
+    for column, value in targets.items():
+        ok &= series[column].astype(int) == int(value)
+    i = in_force(series, as_of)
+    base = {"as_of": str(pd.Timestamp(as_of).date()), "targets": dict(targets), "in_force": series.iloc[i], "matches": ok}
+    if not ok.iloc[i]:
+        return Run(**base)
+    lo = i
+    while lo > 0 and ok.iloc[lo - 1]:
+        lo -= 1
+    hi = i
+    while hi < len(series) - 1 and ok.iloc[hi + 1]:
+        hi += 1
+    compare = list(targets) + ["agreements"]
+    before = series.iloc[lo - 1] if lo > 0 else None
+    after = series.iloc[hi + 1] if hi < len(series) - 1 else None
+    return Run(
+        **base,
+        first=series.iloc[lo],
+        last=series.iloc[hi],
+        before=before,
+        after=after,
+        changes_before={} if before is None else _changes(before, series.iloc[lo], compare),
+        changes_after={} if after is None else _changes(series.iloc[hi], after, compare),
+    )
+
+
+def _keyed(df: pd.DataFrame) -> pd.DataFrame:
+    return df.assign(agency_key=df["agency"].map(geo.key))
+
+
+def sheet_diff(df: pd.DataFrame, old_file: str, new_file: str, states: list[str] | None = None) -> pd.DataFrame:
+    """Agreements on one sheet but not the other: ``change`` is ``added`` (only on ``new_file``) or ``removed``.
+
+    An agreement is identified by state, agency (compared with
+    :func:`helpers.geo.key`) and support type.  ``states`` restricts the
+    comparison.  Columns: change, state, agency, support_type, signed.
+    """
+    work = _keyed(df)
+    if states is not None:
+        work = work[work["state"].isin([geo.normalize_state(s) for s in states])]
+    old = work[work["source_file"] == old_file]
+    new = work[work["source_file"] == new_file]
+    old_keys = set(map(tuple, old[AGREEMENT_KEY].to_numpy()))
+    new_keys = set(map(tuple, new[AGREEMENT_KEY].to_numpy()))
+    added = new[[k not in old_keys for k in map(tuple, new[AGREEMENT_KEY].to_numpy())]].assign(change="added")
+    removed = old[[k not in new_keys for k in map(tuple, old[AGREEMENT_KEY].to_numpy())]].assign(change="removed")
+    out = pd.concat([added, removed], ignore_index=True)
+    columns = ["change", "state", "agency", "support_type", "signed"]
+    return out[columns].sort_values(["change", "state", "agency", "support_type"]).reset_index(drop=True)
+
+
+def signing_timeline(df: pd.DataFrame, state: str) -> pd.DataFrame:
+    """A state's agreements on one sheet, by SIGNED date: agency, county_name, support_type, signed."""
+    state = geo.normalize_state(state)
+    rows = df[df["state"] == state]
+    if rows["source_file"].nunique() > 1:
+        raise ValueError("signing_timeline takes one sheet; filter by source_file first")
+    out = rows[["agency", "county_name", "support_type", "signed"]]
+    return out.sort_values(["signed", "agency", "support_type"], na_position="last").reset_index(drop=True)
+
+
+def disagreements(df: pd.DataFrame, state: str, article_file: str, article_date: str | date) -> pd.DataFrame:
+    """Where sheets published after ``article_file`` disagree with it about the state's agreements.
+
+    Two kinds, one row per agreement:
+
+    * ``appears later``: on a later sheet, SIGNED on or before ``article_date``,
+      but absent from ``article_file`` (backfilled); ``sheet`` is the first
+      later sheet listing it.
+    * ``drops out``: on ``article_file`` but missing from a later sheet;
+      ``sheet`` is the first later sheet without it, ``back_on`` the first
+      sheet after that listing it again (empty if none).
+
+    Columns: kind, agency, support_type, signed, sheet, back_on.
+    """
+    state = geo.normalize_state(state)
+    work = _keyed(df[df["state"] == state])
+    ordered = _sheets_in_order(df)
+    files = [f for f, _ in ordered]
+    labels = {f: s["published_label"].iloc[0] for f, s in ordered}
+    later = files[files.index(article_file) + 1 :]
+    on_sheet = {f: set(map(tuple, work.loc[work["source_file"] == f, AGREEMENT_KEY].to_numpy())) for f in files}
+    base = work[work["source_file"] == article_file]
+    day = pd.Timestamp(article_date)
+    rows = []
+    seen: set[tuple] = set()
+    for f in later:
+        rows_f = work[(work["source_file"] == f) & (work["signed"] <= day)]
+        for r in rows_f.itertuples():
+            k = (r.state, r.agency_key, r.support_type)
+            if k not in on_sheet[article_file] and k not in seen:
+                seen.add(k)
+                rows.append(
+                    {"kind": "appears later", "agency": r.agency, "support_type": r.support_type,
+                     "signed": r.signed, "sheet": labels[f], "back_on": ""}
+                )
+    for r in base.itertuples():
+        k = (r.state, r.agency_key, r.support_type)
+        gone = [f for f in later if k not in on_sheet[f]]
+        if gone:
+            back = [f for f in later[later.index(gone[0]) + 1 :] if k in on_sheet[f]]
+            rows.append(
+                {"kind": "drops out", "agency": r.agency, "support_type": r.support_type, "signed": r.signed,
+                 "sheet": labels[gone[0]], "back_on": labels[back[0]] if back else ""}
+            )
+    columns = ["kind", "agency", "support_type", "signed", "sheet", "back_on"]
+    out = pd.DataFrame(rows, columns=columns)
+    return out.sort_values(["kind", "signed", "agency", "support_type"]).reset_index(drop=True)
+
+
+def _areas(state: str, groups: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The state (under its display name) followed by the groups, as label -> states."""
+    info = geo.state_info(state)
+    return {info["name"]: [info["state"]], **groups}
+
+
+def pending_summary(pending: pd.DataFrame, state: str, groups: dict[str, list[str]]) -> pd.DataFrame:
+    """Pending requests on one pending sheet for the state and each group.
+
+    Columns: area, states, pending (rows of the pending sheet) and agencies
+    (distinct agencies), counted with :func:`helpers.ice.group_totals`.
+    """
+    totals = ice.group_totals(pending, _areas(state, groups))
+    return totals.rename(columns={"group": "area", "agreements": "pending"})[["area", "states", "pending", "agencies"]]
+
+
+def support_type_table(df: pd.DataFrame, state: str, groups: dict[str, list[str]]) -> pd.DataFrame:
+    """Agreements by support type on one sheet for the state and each group (one row per area, plus total)."""
+    rows = []
+    for label, members in _areas(state, groups).items():
+        members = [geo.normalize_state(s) for s in members]
+        part = df[df["state"].isin(members)]
+        counts = ice.count_units(part, by="support_type").set_index("support_type")["agreements"] if len(part) else {}
+        row = {"area": label}
+        for support in ice.SUPPORT_TYPES:
+            row[support] = int(counts.get(support, 0))
+        row["total"] = len(part)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["area", *ice.SUPPORT_TYPES, "total"])
