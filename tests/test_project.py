@@ -63,3 +63,18 @@ def test_outputs_carry_no_machine_paths_or_timestamps(path):
     text = path.read_text(encoding="utf-8")
     assert not re.search(r"/(root|tmp|home|work|Users)/", text), f"{path.name} contains a machine path"
     assert "start_time" not in text and "end_time" not in text
+
+
+def test_scrub_merges_split_streams_and_drops_volatile_metadata():
+    nb = {
+        "metadata": {"language_info": {"name": "python", "version": "3.11.7"},
+                     "papermill": {"start_time": "x", "parameters": {"state": "IOWA"}, "input_path": "/tmp/a"}},
+        "cells": [{"cell_type": "code", "metadata": {"papermill": {"duration": 1.0}, "execution": {"t": 1}},
+                   "outputs": [{"output_type": "stream", "name": "stdout", "text": ["8 of 87"]},
+                               {"output_type": "stream", "name": "stdout", "text": ["\n"]}]}],
+    }
+    out = notebooks.scrub(nb)
+    assert out["metadata"]["papermill"] == {"parameters": {"state": "IOWA"}}
+    assert "version" not in out["metadata"]["language_info"]
+    assert out["cells"][0]["metadata"] == {}
+    assert out["cells"][0]["outputs"] == [{"output_type": "stream", "name": "stdout", "text": ["8 of 87\n"]}]

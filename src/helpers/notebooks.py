@@ -51,7 +51,33 @@ def scrub(nb: dict[str, Any]) -> dict[str, Any]:
         if cell.get("cell_type") == "code":
             for output in cell.get("outputs", []):
                 output.get("metadata", {}).pop("execution", None)
+            cell["outputs"] = coalesce_streams(cell.get("outputs", []))
     return nb
+
+
+def coalesce_streams(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Merge consecutive stdout (or stderr) outputs into one.
+
+    How a kernel splits printed text into messages depends on timing (a loaded
+    machine splits ``print`` text from its newline), so merging makes the
+    stored outputs the same on every run.
+    """
+    merged: list[dict[str, Any]] = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (
+            output.get("output_type") == "stream"
+            and previous is not None
+            and previous.get("output_type") == "stream"
+            and previous.get("name") == output.get("name")
+        ):
+            text = "".join(previous["text"]) + "".join(output["text"])
+            previous["text"] = text.splitlines(keepends=True)
+        else:
+            if output.get("output_type") == "stream":
+                output = dict(output, text="".join(output["text"]).splitlines(keepends=True))
+            merged.append(output)
+    return merged
 
 
 def execute(
