@@ -60,7 +60,8 @@ def test_match_county_rules(state, printed, agency, fips, rule):
 def test_virginia_city_and_county_of_the_same_name_are_kept_apart():
     assert geo.match_county("VIRGINIA", "Fairfax County")[0] == "51059"
     assert geo.match_county("VIRGINIA", "Fairfax city")[0] == "51600"
-    assert geo.match_county("VIRGINIA", "Fairfax") == (None, "unmatched")  # ambiguous base name
+    # a bare name means the county: independent cities keep "city" in their Census name
+    assert geo.match_county("VIRGINIA", "Fairfax") == ("51059", "base")
 
 
 def test_county_shapes_cover_every_minnesota_county():
