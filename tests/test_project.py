@@ -63,6 +63,8 @@ def test_outputs_carry_no_machine_paths_or_timestamps(path):
     text = path.read_text(encoding="utf-8")
     assert not re.search(r"/(root|tmp|home|work|Users)/", text), f"{path.name} contains a machine path"
     assert "start_time" not in text and "end_time" not in text
+    # pandas Styler ids are random unless set (Styler.set_uuid): they would break nbval on every run
+    assert not re.search(r"\bT_[0-9a-f]{5}_", text), f"{path.name} holds a random Styler id; use .style.set_uuid(...)"
 
 
 def test_scrub_merges_split_streams_and_drops_volatile_metadata():
