@@ -65,6 +65,8 @@ def test_outputs_carry_no_machine_paths_or_timestamps(path):
     assert "start_time" not in text and "end_time" not in text
     # pandas Styler ids are random unless set (Styler.set_uuid): they would break nbval on every run
     assert not re.search(r"\bT_[0-9a-f]{5}_", text), f"{path.name} holds a random Styler id; use .style.set_uuid(...)"
+    # an object repr with a memory address ("<... at 0x7f...>") changes on every run
+    assert not re.search(r" at 0x[0-9a-f]{6,}", text), f"{path.name} shows an object's memory address"
 
 
 def test_scrub_merges_split_streams_and_drops_volatile_metadata():
