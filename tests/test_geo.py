@@ -76,3 +76,28 @@ def test_corrections_have_reasons():
     for path in (geo.STATE_CORRECTIONS, geo.COUNTY_CORRECTIONS):
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
         assert "reason" in table.columns and table["reason"].str.len().gt(10).all(), path
+
+
+def test_shared_arc_neighbours_on_a_small_topology():
+    # three squares in a row (A | B | C) and D touching C at one corner only (no shared arc)
+    topology = {"type": "Topology", "arcs": [[[0, 0]]] * 8, "objects": {"areas": {"type": "GeometryCollection", "geometries": [
+        {"type": "Polygon", "id": "A", "arcs": [[0, 1]]},
+        {"type": "Polygon", "id": "B", "arcs": [[~1, 2, 3]]},
+        {"type": "MultiPolygon", "id": "C", "arcs": [[[~3, 4]], [[5]]]},
+        {"type": "Polygon", "id": "D", "arcs": [[6, 7]]},
+        {"type": None, "id": "E"},
+    ]}}}
+    assert geo.shared_arc_neighbours(topology, "areas", "A") == ["B"]
+    assert geo.shared_arc_neighbours(topology, "areas", "B") == ["A", "C"]
+    assert geo.shared_arc_neighbours(topology, "areas", "D") == []
+    with pytest.raises(KeyError, match="'Z'"):
+        geo.shared_arc_neighbours(topology, "areas", "Z")
+
+
+def test_neighbouring_states_from_census_boundaries():
+    assert geo.neighbouring_states("Minnesota") == ["IOWA", "NORTH DAKOTA", "SOUTH DAKOTA", "WISCONSIN"]
+    # Four Corners: Arizona and Colorado meet at a point only; islands have no neighbours
+    assert geo.neighbouring_states("ARIZONA") == ["CALIFORNIA", "NEVADA", "NEW MEXICO", "UTAH"]
+    assert geo.neighbouring_states("HAWAII") == []
+    with pytest.raises(geo.UnknownStateError):
+        geo.neighbouring_states("MINNESOTTA")

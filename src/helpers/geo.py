@@ -240,3 +240,44 @@ def county_shapes(state: str) -> dict[str, list[list[tuple[float, float]]]]:
         polygons = geom["arcs"] if geom["type"] == "MultiPolygon" else [geom["arcs"]]
         shapes[geom["id"]] = [_ring(ring, arcs) for polygon in polygons for ring in polygon]
     return shapes
+
+
+# --------------------------------------------------------------------------- neighbouring states
+
+ATLAS_STATES = "geo/us-atlas-2023-4.0.0/states-10m.json"
+
+
+def shared_arc_neighbours(topology: dict, object_name: str, geometry_id: str) -> list[str]:
+    """Ids of the geometries of ``object_name`` that share a boundary arc with ``geometry_id``.
+
+    In a TopoJSON topology a boundary between two areas is stored once, as an
+    arc both areas use (a negative index ``~i`` is arc ``i`` reversed), so two
+    areas border each other exactly when their arc sets intersect.  Areas that
+    only face each other across water (cartographic boundaries follow the
+    shoreline) or touch at a single point share no arc and are not neighbours.
+    """
+
+    def arc_set(geom: dict) -> set[int]:
+        polygons = geom["arcs"] if geom["type"] == "MultiPolygon" else [geom["arcs"]]
+        return {i if i >= 0 else ~i for polygon in polygons for ring in polygon for i in ring}
+
+    geometries = topology["objects"][object_name]["geometries"]
+    by_id = {str(g.get("id")): g for g in geometries if g.get("type") in ("Polygon", "MultiPolygon")}
+    if geometry_id not in by_id:
+        raise KeyError(f"no geometry with id {geometry_id!r} in objects.{object_name}")
+    own = arc_set(by_id[geometry_id])
+    return sorted(gid for gid, g in by_id.items() if gid != geometry_id and own & arc_set(g))
+
+
+def neighbouring_states(state: str) -> list[str]:
+    """States (upper-case reference names, alphabetical) sharing a land border with ``state``.
+
+    Computed from the Census 2023 cartographic state boundaries (us-atlas
+    ``states-10m.json``) by :func:`shared_arc_neighbours`.
+    """
+    import json
+
+    info = state_info(state)
+    topology = json.loads(data.fetch(ATLAS_STATES).read_text(encoding="utf-8"))
+    by_fips = {row["fips"]: row["state"] for row in _known_states().values()}
+    return sorted(by_fips[f] for f in shared_arc_neighbours(topology, "states", info["fips"]))
