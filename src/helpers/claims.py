@@ -32,6 +32,7 @@ CLAIM_COLUMNS = ["claim_id", "sentence", "article_value", "kind", "notebook", "p
 RECORD_COLUMNS = ["claim_id", "value", "agrees", "notebook", "params", "inputs", "evidence"]
 REPORT_COLUMNS = [
     "claim_id",
+    "sentence",
     "kind",
     "article_value",
     "reproduced_value",
@@ -302,6 +303,7 @@ def build_report(claims: pd.DataFrame, recorded: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             {
                 "claim_id": c["claim_id"],
+                "sentence": c["sentence"],
                 "kind": c["kind"],
                 "article_value": c["article_value"],
                 "reproduced_value": value or "",
@@ -314,10 +316,14 @@ def build_report(claims: pd.DataFrame, recorded: pd.DataFrame) -> pd.DataFrame:
 
 
 def markdown_table(report: pd.DataFrame, notebook_link: str = "notebooks/{}.ipynb") -> str:
-    """The report as a Markdown table for the README (notebooks linked)."""
+    """The report as a Markdown table for the README.
+
+    Each claim shows the article's sentence and its id; notebooks are linked;
+    a not-from-data claim shows why data cannot check it.
+    """
 
     def cell(text: str) -> str:
-        return str(text).replace("|", "\\|").replace("\n", " ")
+        return str(text).replace("|", "\\|").replace("\n", " ").strip()
 
     lines = [
         "| claim | article says | reproduced | verdict | notebook |",
@@ -325,9 +331,13 @@ def markdown_table(report: pd.DataFrame, notebook_link: str = "notebooks/{}.ipyn
     ]
     for _, r in report.iterrows():
         nb = f"[{r['notebook']}]({notebook_link.format(r['notebook'])})" if r["notebook"] else "—"
+        sentence = cell(r.get("sentence", ""))
+        claim = f"{sentence}<br>`{r['claim_id']}`" if sentence else f"`{r['claim_id']}`"
+        reproduced = cell(r["reproduced_value"]) or "—"
+        if r["kind"] == "not-from-data" and cell(r["evidence"]):
+            reproduced = f"— *{cell(r['evidence'])}*"
         lines.append(
-            f"| `{r['claim_id']}` | {cell(r['article_value'])} | {cell(r['reproduced_value']) or '—'} "
-            f"| **{r['verdict']}** | {nb} |"
+            f"| {claim} | {cell(r['article_value']) or '—'} | {reproduced} | **{r['verdict']}** | {nb} |"
         )
     return "\n".join(lines)
 

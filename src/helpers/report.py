@@ -90,17 +90,6 @@ def _notebook_title(nb: object, fallback: str) -> str:
     return fallback
 
 
-def _sentences() -> dict[str, str]:
-    """Article sentence of each claim from the claims registry (empty if unavailable)."""
-    try:
-        from helpers import claims
-
-        registry = claims.load_claims()
-        return dict(zip(registry["claim_id"], registry["sentence"].fillna("")))
-    except Exception:  # the sentence is a nicety; the report table is the source of truth
-        return {}
-
-
 def load_claims_report(path: Path | None = None) -> pd.DataFrame:
     """The claims report written by ``notebooks/99_claims.ipynb`` (all columns as strings)."""
     from helpers import claims
@@ -117,7 +106,6 @@ def load_claims_report(path: Path | None = None) -> pd.DataFrame:
 def render_index(report: pd.DataFrame, pages: Sequence[tuple[str, str]]) -> str:
     """HTML of the claims page; ``pages`` are (stem, title) of the notebook pages, in order."""
     stems = {stem for stem, _ in pages}
-    sentences = _sentences()
     rows = []
     for _, r in report.iterrows():
         stem = r.get("notebook", "")
@@ -125,7 +113,7 @@ def render_index(report: pd.DataFrame, pages: Sequence[tuple[str, str]]) -> str:
             nb_cell = f'<a href="{_esc(stem)}.html">{_esc(stem)}</a>'
         else:
             nb_cell = _esc(stem) or "&mdash;"
-        sentence = sentences.get(r["claim_id"], "")
+        sentence = r.get("sentence", "")
         sentence_html = f'<div class="sentence">{_esc(sentence)}</div>' if sentence else ""
         rows.append(
             f'<tr id="claim-{_esc(r["claim_id"])}" class="v-{_slug(r["verdict"])}">'
