@@ -69,3 +69,31 @@ def test_missing_state_raises():
 def test_state_table_rejects_unknown_measure(agreements):
     with pytest.raises(ValueError):
         context.state_table(agreements, [2023], measure="counties")
+
+
+def _population_file(tmp_path, rows: list[tuple[str, str, str]], year_column: str = "POPESTIMATE2024"):
+    path = tmp_path / "NST-EST2024-ALLDATA.csv"
+    pd.DataFrame(rows, columns=["SUMLEV", "STATE", year_column]).assign(NAME="x").to_csv(path, index=False)
+    return path
+
+
+def test_state_population_from_census_file():
+    pop = context.state_population().set_index("state")["population"]
+    assert len(pop) == 52  # 50 states, DC, Puerto Rico
+    assert pop["MINNESOTA"] > 5_000_000 and pop["WYOMING"] < 1_000_000
+
+
+@pytest.mark.parametrize(
+    "rows,year_column,message",
+    [
+        ([("040", "27", "5800000")], "POPESTIMATE2023", "column 'POPESTIMATE2024' not found"),
+        ([("040", "27", "1"), ("040", "27", "2")], "POPESTIMATE2024", "repeated: \\['27'\\]"),
+        ([("040", "27", "1"), ("040", "99", "2")], "POPESTIMATE2024", "not in the reference table: \\['99'\\]"),
+    ],
+    ids=["renamed column", "repeated state", "unknown FIPS"],
+)
+def test_state_population_rejects_a_changed_file(tmp_path, monkeypatch, rows, year_column, message):
+    path = _population_file(tmp_path, rows, year_column)
+    monkeypatch.setattr(context.data, "fetch", lambda name: path)
+    with pytest.raises(context.data.RawDataError, match=message):
+        context.state_population()

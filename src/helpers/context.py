@@ -27,11 +27,10 @@ def state_population(year: int = 2024) -> pd.DataFrame:
         if needed not in df.columns:
             raise data.RawDataError(f"{POPULATION}: column {needed!r} not found (columns: {list(df.columns)[:8]}…)")
     df = df[df["SUMLEV"] == "040"]
-    ref = geo.states()[["state", "fips"]].rename(columns={"fips": "state_fips"})
     out = df[["STATE", column]].rename(columns={"STATE": "state_fips", column: "population"})
-    out = out.merge(ref, on="state_fips", how="left", validate="one_to_one")
-    if out["state"].isna().any():
-        raise data.RawDataError(f"{POPULATION}: state FIPS not in the reference table: {out[out['state'].isna()]['state_fips'].tolist()}")
+    if out["state_fips"].duplicated().any():
+        raise data.RawDataError(f"{POPULATION}: state FIPS repeated: {sorted(out.loc[out['state_fips'].duplicated(), 'state_fips'])}")
+    out = _reconcile_fips(out, POPULATION)
     out["population"] = out["population"].astype(int)
     return out[["state", "state_fips", "population"]].sort_values("state_fips").reset_index(drop=True)
 
