@@ -266,3 +266,35 @@ def test_a_newer_sheet_on_disk_can_be_analysed(tmp_path):
     with pytest.warns(UserWarning, match="not in the raw-data registry"):
         resolved = ice.resolve_sheet(str(path), ARTICLE_DATE)
     assert ice.load_sheet(resolved)["county_fips"].tolist() == ["27021"]
+
+
+def test_a_relative_sheet_path_is_found_from_the_project_root(tmp_path, monkeypatch):
+    """Notebooks run inside notebooks/; a path typed at the project root must still be found."""
+    root, elsewhere = tmp_path / "root", tmp_path / "root" / "notebooks"
+    elsewhere.mkdir(parents=True)
+    (root / "output").mkdir()
+    path = _write(root / "output", [HEADER, GOOD_ROW])
+    monkeypatch.setattr(ice.paths, "ROOT", root)
+    monkeypatch.chdir(elsewhere)
+    with pytest.warns(UserWarning, match="not in the raw-data registry"):
+        assert ice.resolve_sheet(str(path.relative_to(root)), ARTICLE_DATE) == root / path.relative_to(root)
+    with pytest.raises(data.UnknownRawFileError, match="not in the raw-data registry"):
+        ice.resolve_sheet("output/participatingAgencies01012026am.xlsx", ARTICLE_DATE)
+
+
+def test_compare_totals_counts_both_sheets_with_the_same_helpers():
+    def sheet(label, states):
+        return pd.DataFrame({"state": states, "agency": [f"A{i}" for i in range(len(states))],
+                             "county_fips": [None] * len(states), "published_label": label})
+
+    before = sheet("2025-10-31 pm", ["TEXAS", "TEXAS", "IOWA", "OHIO"])
+    after = sheet("2025-12-30 am", ["TEXAS", "TEXAS", "TEXAS", "OHIO", "OHIO"])
+    table = ice.compare_totals(before, after, {"Texas": ["TEXAS"], "Iowa": ["iowa"]})
+    assert table.to_dict("records") == [
+        {"area": "Nationwide", "before": 4, "after": 5, "change": 1},
+        {"area": "Texas", "before": 2, "after": 3, "change": 1},
+        {"area": "Iowa", "before": 1, "after": 0, "change": -1},
+    ]
+    assert table.attrs == {"before": "2025-10-31 pm", "after": "2025-12-30 am"}
+    with pytest.raises(geo.UnknownStateError):
+        ice.compare_totals(before, after, {"x": ["TEXASS"]})

@@ -184,7 +184,10 @@ def resolve_sheet(sheet: str | Path | None, as_of: str | date, kind: str = "part
 
     ``sheet`` may be a registry path, a registered file name or the path of a
     sheet on disk (e.g. one downloaded today; it cannot be hash-checked, so a
-    warning says so).  When ``sheet`` is None the as-of date chooses.
+    warning says so).  A relative path is looked up from the working directory
+    and then from the project root (notebooks run inside ``notebooks/``, while
+    the commands in the README run from the root).  When ``sheet`` is None the
+    as-of date chooses.
     """
     if sheet is None:
         return data.fetch(select_sheet(as_of, kind))
@@ -193,9 +196,10 @@ def resolve_sheet(sheet: str | Path | None, as_of: str | date, kind: str = "part
         return data.fetch(text)
     except data.UnknownRawFileError:
         local = Path(text).expanduser()
-        if local.is_file():
-            warnings.warn(f"{local.name} is not in the raw-data registry; its bytes are not verified", stacklevel=2)
-            return local
+        for candidate in (local, paths.ROOT / local):
+            if candidate.is_file():
+                warnings.warn(f"{candidate.name} is not in the raw-data registry; its bytes are not verified", stacklevel=2)
+                return candidate
         raise
 
 
@@ -566,3 +570,23 @@ def state_counts(df: pd.DataFrame, population: pd.DataFrame | None = None) -> pd
         out = out.merge(population[["state", "population"]], on="state", how="left", validate="one_to_one")
         out["agreements_per_million"] = out["agreements"] / out["population"] * 1e6
     return out.sort_values("fips").reset_index(drop=True)
+
+
+def compare_totals(before: pd.DataFrame, after: pd.DataFrame, groups: dict[str, list[str]]) -> pd.DataFrame:
+    """Agreements nationwide and in each group on two sheets, and the change.
+
+    ``before`` and ``after`` are tidy tables of one sheet each (e.g. the sheet
+    in force on the article's date and one downloaded today).  Columns:
+    ``area``, ``before``, ``after``, ``change``; the sheets' publication labels
+    are in ``attrs["before"]`` and ``attrs["after"]``.
+    """
+    rows = [{"area": "Nationwide", "before": len(before), "after": len(after)}]
+    old = group_totals(before, groups).set_index("group")["agreements"]
+    new = group_totals(after, groups).set_index("group")["agreements"]
+    rows += [{"area": label, "before": int(old[label]), "after": int(new[label])} for label in groups]
+    out = pd.DataFrame(rows)
+    out["change"] = out["after"] - out["before"]
+    for side, df in (("before", before), ("after", after)):
+        labels = sorted(set(df["published_label"])) if "published_label" in df else []
+        out.attrs[side] = "; ".join(labels)
+    return out
