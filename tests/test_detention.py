@@ -181,3 +181,11 @@ def test_named_counties_parameter():
     assert out["county_fips"].tolist() == ["27035", "27047"]
     with pytest.raises(ValueError, match="Atlantis"):
         detention.counties_for("MINNESOTA", ["Atlantis"])
+
+
+def test_a_state_without_287g_counties_gets_an_empty_deals_table(mn):
+    """Iowa's agreements on the article's date are all held by city and state agencies."""
+    deals = detention.county_deals(mn, pd.DataFrame(columns=["county_fips", "county_name"]))
+    assert deals.empty and list(deals.columns) == detention.DEAL_COLUMNS
+    assert deals["first_use"].dt.year.empty and deals["long_standing"].dtype == bool
+    assert detention.long_standing_counties(deals) == []

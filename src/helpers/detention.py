@@ -513,6 +513,12 @@ def missing_fiscal_years(df: pd.DataFrame) -> list[int]:
     return [y for y in range(years[0], years[-1] + 1) if y not in years] if years else []
 
 
+DEAL_COLUMNS = [
+    "county_fips", "county_name", "facilities", "codes", "first_use", "last_use", "contract_date",
+    "first_fy_used", "years_used", "adp_active_year", "since", "long_standing",
+]
+
+
 def county_deals(df: pd.DataFrame, counties: pd.DataFrame) -> pd.DataFrame:
     """For each county (columns ``county_fips``, ``county_name``): its jail's ICE detention record.
 
@@ -551,9 +557,12 @@ def county_deals(df: pd.DataFrame, counties: pd.DataFrame) -> pd.DataFrame:
                 ),
             }
         )
-    out = pd.DataFrame(rows)
+    out = pd.DataFrame(rows, columns=DEAL_COLUMNS)  # a state with no 287(g) county gets an empty table
     for c in ("first_fy_used", "since"):
         out[c] = out[c].astype("Int64")
+    for c in ("first_use", "last_use", "contract_date"):
+        out[c] = pd.to_datetime(out[c])
+    out["long_standing"] = out["long_standing"].astype(bool)
     return out.sort_values("county_name").reset_index(drop=True)
 
 
