@@ -90,6 +90,7 @@ def state_info(state: str) -> dict[str, str]:
     return dict(_known_states()[normalize_state(state)])
 
 
+@lru_cache(maxsize=1 << 16)  # pure, and called for every cell of every sheet
 def key(name: object) -> str:
     """Comparison key for a place name: lower case, ``St.`` = ``Saint``, no punctuation."""
     text = str(name if name is not None else "").casefold().strip()
@@ -99,6 +100,7 @@ def key(name: object) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+@lru_cache(maxsize=1 << 16)
 def base_key(name: object) -> str:
     """:func:`key` without a trailing county-type suffix (``Cass County`` -> ``cass``)."""
     text = key(name)

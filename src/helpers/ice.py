@@ -206,13 +206,21 @@ def resolve_sheet(sheet: str | Path | None, as_of: str | date, kind: str = "part
 # --------------------------------------------------------------------------- loading
 
 
+_SPACES = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=1 << 16)
+def _clean_text(value: str) -> str | None:
+    value = _SPACES.sub(" ", value).strip()
+    return value or None
+
+
 def _clean(value: object) -> object:
-    """Strip strings; turn blanks into None."""
+    """Strip strings and fold runs of spaces; turn blanks into None."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return None
     if isinstance(value, str):
-        value = re.sub(r"\s+", " ", value).strip()
-        return value or None
+        return _clean_text(value)
     return value
 
 
@@ -265,6 +273,7 @@ def _hyperlinks(path: Path) -> dict[str, str]:
         return {}
 
 
+@lru_cache(maxsize=1 << 14)
 def clean_link(url: str | None) -> str | None:
     """An MOA link without the wrappers ICE staff pasted along with it.
 
