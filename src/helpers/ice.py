@@ -581,6 +581,12 @@ def state_counts(df: pd.DataFrame, population: pd.DataFrame | None = None) -> pd
     return out.sort_values("fips").reset_index(drop=True)
 
 
+def agreement_totals(df: pd.DataFrame, groups: dict[str, list[str]]) -> tuple[int, dict[str, int]]:
+    """Agreements on one sheet: nationwide, and in each group of states (by :func:`group_totals`)."""
+    totals = group_totals(df, groups).set_index("group")["agreements"]
+    return len(df), {label: int(totals[label]) for label in groups}
+
+
 def compare_totals(before: pd.DataFrame, after: pd.DataFrame, groups: dict[str, list[str]]) -> pd.DataFrame:
     """Agreements nationwide and in each group on two sheets, and the change.
 
@@ -589,13 +595,10 @@ def compare_totals(before: pd.DataFrame, after: pd.DataFrame, groups: dict[str, 
     ``area``, ``before``, ``after``, ``change``; the sheets' publication labels
     are in ``attrs["before"]`` and ``attrs["after"]``.
     """
-    rows = [{"area": "Nationwide", "before": len(before), "after": len(after)}]
-    old = group_totals(before, groups).set_index("group")["agreements"]
-    new = group_totals(after, groups).set_index("group")["agreements"]
-    rows += [{"area": label, "before": int(old[label]), "after": int(new[label])} for label in groups]
-    out = pd.DataFrame(rows)
+    (old_national, old), (new_national, new) = agreement_totals(before, groups), agreement_totals(after, groups)
+    out = pd.DataFrame(
+        {"area": ["Nationwide", *groups], "before": [old_national, *old.values()], "after": [new_national, *new.values()]}
+    )
     out["change"] = out["after"] - out["before"]
-    for side, df in (("before", before), ("after", after)):
-        labels = sorted(set(df["published_label"])) if "published_label" in df else []
-        out.attrs[side] = "; ".join(labels)
+    out.attrs = {side: "; ".join(sorted(set(df["published_label"]))) for side, df in (("before", before), ("after", after))}
     return out

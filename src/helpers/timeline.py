@@ -60,21 +60,20 @@ def sheet_series(df: pd.DataFrame, state: str, groups: dict[str, list[str]]) -> 
 
     Columns: :data:`SERIES_HEAD`, one column per group (named by its label,
     agreements of the group's states), then :data:`SERIES_TAIL`.  Counts use
-    :func:`helpers.ice.count_units` and :func:`helpers.ice.group_totals`.
+    :func:`helpers.ice.agreement_totals` and :func:`helpers.ice.count_units`.
     """
     state = geo.normalize_state(state)
     rows = []
     for file, sheet in _sheets_in_order(df):
-        national = ice.count_units(sheet, by=None).iloc[0]
-        totals = ice.group_totals(sheet, groups).set_index("group")["agreements"]
+        national, totals = ice.agreement_totals(sheet, groups)
         mine = ice.count_units(sheet[sheet["state"] == state], by=None).iloc[0]
         rows.append(
             {
                 "published": sheet["published"].iloc[0],
                 "published_label": sheet["published_label"].iloc[0],
                 "file": file,
-                "agreements": int(national["agreements"]),
-                **{label: int(totals[label]) for label in groups},
+                "agreements": national,
+                **totals,
                 "state": state,
                 "state_agreements": int(mine["agreements"]),
                 "state_counties": int(mine["counties"]),
