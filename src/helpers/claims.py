@@ -333,9 +333,8 @@ def markdown_table(report: pd.DataFrame, notebook_link: str = "notebooks/{}.ipyn
         nb = f"[{r['notebook']}]({notebook_link.format(r['notebook'])})" if r["notebook"] else "—"
         sentence = cell(r.get("sentence", ""))
         claim = f"{sentence}<br>`{r['claim_id']}`" if sentence else f"`{r['claim_id']}`"
-        reproduced = cell(r["reproduced_value"]) or "—"
-        if r["kind"] == "not-from-data" and cell(r["evidence"]):
-            reproduced = f"— *{cell(r['evidence'])}*"
+        reason = cell(r["evidence"]) if r["kind"] == "not-from-data" else ""
+        reproduced = f"— *{reason}*" if reason else cell(r["reproduced_value"]) or "—"
         lines.append(
             f"| {claim} | {cell(r['article_value']) or '—'} | {reproduced} | **{r['verdict']}** | {nb} |"
         )

@@ -523,8 +523,8 @@ def county_deals(df: pd.DataFrame, counties: pd.DataFrame) -> pd.DataFrame:
     """For each county (columns ``county_fips``, ``county_name``): its jail's ICE detention record.
 
     A county's jail is any facility in that county whose type is one of :data:`JAIL_TYPES`.
-    Columns: facilities, codes, first_use, contract_date, first_fy_used, years_used,
-    adp_active_year, since (earliest of the three dates, as a year), long_standing.
+    Columns: :data:`DEAL_COLUMNS`; ``since`` is the earliest of first use, contract date
+    and first fiscal year used, as a year.
     """
     fac = facilities(df)
     fac = fac[fac["type_detailed"].isin(JAIL_TYPES)]
