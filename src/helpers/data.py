@@ -45,7 +45,7 @@ REGISTRY_COLUMNS = [
     "description",
 ]
 #: Files in a mirror folder that document the data rather than being data.
-MIRROR_METADATA = {"PROVENANCE.md", "SHA256SUMS", "provenance.csv"}
+MIRROR_METADATA = {"PROVENANCE.md", "SHA256SUMS", "provenance.csv", "archive-2025.csv"}
 
 
 class RawDataError(RuntimeError):
@@ -122,8 +122,10 @@ def _lookup(name: str, registry: Mapping[str, Entry]) -> Entry:
     if name in registry:
         return registry[name]
     # Accept a bare file name when it is unambiguous (e.g. an ICE sheet name).
-    by_base = [e for p, e in registry.items() if Path(p).name == name]
-    if len(by_base) == 1:
+    # Several paths may hold the same bytes under one name (the 2025 archive repeats the
+    # top-level sheets); they are one file, and the shortest path is used.
+    by_base = sorted((e for p, e in registry.items() if Path(p).name == name), key=lambda e: (len(e.path), e.path))
+    if by_base and len({e.sha256 for e in by_base}) == 1:
         return by_base[0]
     candidates = list(registry) + [Path(p).name for p in registry]
     near = difflib.get_close_matches(name, candidates, n=3, cutoff=0.5)

@@ -88,6 +88,7 @@ SCHEMA = {
     "addendum": "ADDENDUM column as printed (sheets from July 2025)",
 }
 ICE_FOLDER = "ice-287g/"
+ARCHIVE_FOLDER = "ice-287g/archive-2025/"
 SUPPORT_CORRECTIONS = paths.CORRECTIONS / "support_types.csv"
 SIGNED_CORRECTIONS = paths.CORRECTIONS / "signed_dates.csv"
 AGENCY_TYPE_CORRECTIONS = paths.CORRECTIONS / "agency_types.csv"
@@ -157,8 +158,8 @@ def catalogue(kind: str = "participating", registry: dict | None = None) -> pd.D
     registry = registry if registry is not None else data.load_registry()
     rows = []
     for path in registry:
-        if not path.startswith(ICE_FOLDER):
-            continue
+        if not path.startswith(ICE_FOLDER) or path.startswith(ARCHIVE_FOLDER):
+            continue  # the 2025 archive is registered and verified, but not yet read (issue #10)
         name = parse_sheet_name(path)
         if name.list == kind:
             rows.append({"path": path, "file": name.file, "published": name.published, "label": name.label})
