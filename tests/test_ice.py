@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from python_calamine import CalamineWorkbook
 
-from helpers import claims, data, geo, ice
+from helpers import claims, data, geo, ice, sheets
 
 ARTICLE_DATE = "2025-11-01"
 ARTICLE_SHEET = "ice-287g/participatingAgencies10312025pm.xlsx"
@@ -179,10 +179,10 @@ def test_moa_links_come_from_cell_hyperlinks(article_sheet):
 
 
 def test_clean_link_unwraps_pasted_wrappers():
-    assert ice.clean_link("https://gcc02.safelinks.protection.outlook.com/?url=https%3A%2F%2Fwww.ice.gov%2Fdoclib%2Fa.pdf&data=05") == "https://www.ice.gov/doclib/a.pdf"
-    assert ice.clean_link("chrome-extension://efaidnbmnnnibpcajpcglclefindmkaj/https:/www.ice.gov/doclib/b.pdf") == "https://www.ice.gov/doclib/b.pdf"
-    assert ice.clean_link("https://www.ice.gov/doclib/c.pdf") == "https://www.ice.gov/doclib/c.pdf"
-    assert ice.clean_link(None) is None
+    assert sheets.clean_link("https://gcc02.safelinks.protection.outlook.com/?url=https%3A%2F%2Fwww.ice.gov%2Fdoclib%2Fa.pdf&data=05") == "https://www.ice.gov/doclib/a.pdf"
+    assert sheets.clean_link("chrome-extension://efaidnbmnnnibpcajpcglclefindmkaj/https:/www.ice.gov/doclib/b.pdf") == "https://www.ice.gov/doclib/b.pdf"
+    assert sheets.clean_link("https://www.ice.gov/doclib/c.pdf") == "https://www.ice.gov/doclib/c.pdf"
+    assert sheets.clean_link(None) is None
 
 
 # ---------------------------------------------------------------- bad sheets

@@ -8,7 +8,8 @@ One module per job (see README, "Layout"):
 - ``plotting``   one figure style and byte-stable PNG output
 - ``notebooks``  run notebooks with papermill and scrub volatile metadata
 - ``geo``        states, territories and Census counties; county matching
-- ``ice``        ICE 287(g) sheet loader, as-of selection, counting units
+- ``sheets``     ICE 287(g) sheets as files: names, catalogue, as-of selection, reading a workbook
+- ``ice``        ICE 287(g) sheets as a tidy table: normalisation, counting units
 """
 
-__all__ = ["paths", "data", "claims", "plotting", "notebooks", "geo", "ice"]
+__all__ = ["paths", "data", "claims", "plotting", "notebooks", "geo", "sheets", "ice"]
