@@ -6,6 +6,8 @@ import json
 
 import pandas as pd
 import pytest
+import shapely
+from shapely.geometry import MultiPolygon, Point, Polygon
 
 from helpers import data, geo
 
@@ -64,12 +66,78 @@ def test_virginia_city_and_county_of_the_same_name_are_kept_apart():
     assert geo.match_county("VIRGINIA", "Fairfax") == ("51059", "base")
 
 
-def test_county_shapes_cover_every_minnesota_county():
-    shapes = geo.county_shapes("MINNESOTA")
-    assert set(shapes) == set(geo.state_counties("MINNESOTA")["county_fips"])
-    for rings in shapes.values():
-        for ring in rings:
-            assert ring[0] == pytest.approx(ring[-1], abs=1e-9)  # closed rings
+@pytest.mark.parametrize("state", ["MINNESOTA", "WISCONSIN", "IOWA", "TEXAS", "VIRGINIA", "ALASKA", "CONNECTICUT"])
+def test_county_shapes_cover_every_county_with_valid_areas(state):
+    shapes = geo.county_shapes(state)
+    assert list(shapes) == sorted(geo.state_counties(state)["county_fips"])
+    for fips, shape in shapes.items():
+        assert isinstance(shape, MultiPolygon) and shape.is_valid and shape.area > 0, fips
+
+
+def test_county_shapes_keep_holes():
+    """Fairfax County, Virginia surrounds Fairfax city: the city is a hole in the county, not painted over."""
+    shapes = geo.county_shapes("VIRGINIA")
+    county, city = shapes["51059"], shapes["51600"]
+    assert sum(len(p.interiors) for p in county.geoms) >= 1
+    assert county.intersection(city).area < 1e-9
+    assert county.envelope.contains(city.representative_point())
+
+
+def test_county_shapes_shift_alaska_across_the_antimeridian():
+    shapes = geo.county_shapes("ALASKA")
+    x0, _, x1, _ = shapely.total_bounds(list(shapes.values()))
+    assert x1 < -129 and x1 - x0 < 70
+
+
+def _square(x, y, size):
+    return [(x, y), (x + size, y), (x + size, y + size), (x, y + size), (x, y)]
+
+
+@pytest.mark.parametrize(
+    "geometry,arcs,area,holes,parts",
+    [
+        ({"type": "Polygon", "arcs": [[0]]}, [_square(0, 0, 10)], 100, 0, 1),
+        ({"type": "Polygon", "arcs": [[0], [1]]}, [_square(0, 0, 10), _square(2, 2, 2)[::-1]], 96, 1, 1),
+        ({"type": "MultiPolygon", "arcs": [[[0]], [[1]]]}, [_square(0, 0, 10), _square(20, 0, 1)], 101, 0, 2),
+        # a hole collapsed to two points by quantization is dropped
+        ({"type": "Polygon", "arcs": [[0], [1]]}, [_square(0, 0, 10), [(2, 2), (2, 2)]], 100, 0, 1),
+        # a bow-tie outline is repaired into its two triangles
+        ({"type": "Polygon", "arcs": [[0]]}, [[(0, 0), (2, 2), (2, 0), (0, 2), (0, 0)]], 2, 0, 2),
+    ],
+)
+def test_polygons_from_topology(geometry, arcs, area, holes, parts):
+    shape = geo.polygons_from_topology(geometry, arcs)
+    assert shape.is_valid and shape.area == pytest.approx(area)
+    assert sum(len(p.interiors) for p in shape.geoms) == holes and len(shape.geoms) == parts
+
+
+def test_a_county_collapsed_to_a_line_is_widened():
+    shape = geo.polygons_from_topology({"type": "Polygon", "arcs": [[0]]}, [[(0, 0), (1, 1), (0, 0)]])
+    assert shape.is_valid and 0 < shape.area < 0.01
+    assert shape.contains(Point(0.5, 0.5))
+    # Falls Church city, Virginia is such a line in the 10m file; it is still drawn
+    assert geo.county_shapes("VIRGINIA")["51610"].area > 0
+
+
+@pytest.mark.parametrize(
+    "geometry,arcs,match",
+    [
+        ({"type": "LineString", "arcs": [0], "id": "27001"}, [_square(0, 0, 1)], "'27001' has type 'LineString'"),
+        ({"type": "Polygon", "arcs": [], "id": "27001"}, [], "'27001' has no coordinates"),
+    ],
+)
+def test_polygons_from_topology_bad_geometry(geometry, arcs, match):
+    with pytest.raises(ValueError, match=match):
+        geo.polygons_from_topology(geometry, arcs)
+
+
+def test_largest_polygon_and_map_aspect():
+    shape = MultiPolygon([Polygon(_square(0, 0, 1)), Polygon(_square(5, 5, 3))])
+    assert geo.largest_polygon(shape).area == 9
+    assert geo.map_aspect((-97, 44, -89, 46)) == pytest.approx(2 ** 0.5)
+    assert geo.map_aspect((0, -1, 1, 1)) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="not a map of a U.S. state"):
+        geo.map_aspect((0, 85, 1, 89))
 
 
 def test_corrections_have_reasons():

@@ -7,6 +7,8 @@
   typos are fixed only through ``data/corrections/state_names.csv``.
 * :func:`counties` — every county and equivalent from the Census 2024 Gazetteer.
 * :func:`match_county` — printed county name to 5-digit FIPS, by stated rules.
+* :func:`county_shapes` — each county's area (shapely polygons with holes) for maps.
+* :func:`neighbouring_states` — states sharing a land border.
 
 County-matching rules, tried in order (the rule used is returned with the match):
 
@@ -24,10 +26,13 @@ County-matching rules, tried in order (the rule used is returned with the match)
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from functools import lru_cache
 
 import pandas as pd
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
 
 from helpers import data, paths
 
@@ -191,6 +196,8 @@ def match_county(state: str, printed: object, agency: object = "") -> tuple[str 
 # --------------------------------------------------------------------------- map geometry
 
 ATLAS_COUNTIES = "geo/us-atlas-2023-4.0.0/counties-10m.json"
+#: Degrees by which a county that quantization collapsed to a line is widened.
+COLLAPSED_WIDTH = 0.002
 
 
 def _decode_arcs(topology: dict) -> list[list[tuple[float, float]]]:
@@ -221,27 +228,111 @@ def _ring(indices: list[int], arcs: list[list[tuple[float, float]]]) -> list[tup
     return ring
 
 
-def county_shapes(state: str) -> dict[str, list[list[tuple[float, float]]]]:
-    """County FIPS -> outer and inner rings (lon/lat) for one state, from the Census-based us-atlas.
+def polygons_from_topology(geometry: dict, arcs: list[list[tuple[float, float]]]) -> MultiPolygon:
+    """One TopoJSON ``Polygon`` or ``MultiPolygon`` geometry as a valid shapely :class:`MultiPolygon`.
 
-    Returns an empty dict if the geometry file is not registered (maps are then skipped).
+    In each polygon the first ring is the outline and the others are holes (an
+    independent city inside a county, a lake).  Rules for what quantization
+    leaves behind: a ring with fewer than four points, or whose points lie on
+    one line, is dropped (a sliver collapsed to a point or a line); a
+    self-touching outline is repaired with ``shapely.make_valid`` keeping only
+    areas; a county with no ring of any area left (Falls Church city, Virginia,
+    is a line in the 10m file) becomes its points' hull widened by
+    :data:`COLLAPSED_WIDTH` degrees, so that it can still be drawn and
+    labelled.  Raises ``ValueError`` for another geometry type or a geometry
+    without coordinates.
     """
+    kind = geometry.get("type")
+    gid = geometry.get("id", "?")
+    if kind == "Polygon":
+        polygons = [geometry["arcs"]]
+    elif kind == "MultiPolygon":
+        polygons = geometry["arcs"]
+    else:
+        raise ValueError(f"geometry {gid!r} has type {kind!r}; a county must be a Polygon or MultiPolygon")
+    parts: list[Polygon] = []
+    points: list[tuple[float, float]] = []
+    for rings in polygons:
+        coords = [_ring(ring, arcs) for ring in rings]
+        points.extend(xy for c in coords for xy in c)
+        coords = [c for c in coords if len(c) >= 4 and shapely.MultiPoint(c).convex_hull.area > 0]
+        if coords:
+            parts.append(Polygon(coords[0], coords[1:]))
+    if not parts:
+        if not points:
+            raise ValueError(f"geometry {gid!r} has no coordinates")
+        sliver = shapely.MultiPoint(points).convex_hull.buffer(COLLAPSED_WIDTH, quad_segs=2)
+        return MultiPolygon([sliver])
+    shape = MultiPolygon(parts)
+    if not shape.is_valid:
+        shape = shapely.make_valid(shape, method="structure", keep_collapsed=False)
+    polys = [p for p in shapely.get_parts(shape) if isinstance(p, Polygon) and not p.is_empty]
+    if not polys:
+        raise ValueError(f"geometry {gid!r} has no area left after repair")
+    return MultiPolygon(polys)
+
+
+@lru_cache(maxsize=1)
+def _atlas_counties() -> tuple[dict, list[list[tuple[float, float]]]] | None:
+    """The us-atlas county topology and its decoded arcs (None if the file is not registered)."""
     import json
 
     try:
         path = data.fetch(ATLAS_COUNTIES)
     except data.UnknownRawFileError:
-        return {}
+        return None
     topology = json.loads(path.read_text(encoding="utf-8"))
-    arcs = _decode_arcs(topology)
+    return topology, _decode_arcs(topology)
+
+
+def county_shapes(state: str) -> dict[str, MultiPolygon]:
+    """County FIPS -> its area (lon/lat, a shapely MultiPolygon with holes) for one state, sorted by FIPS.
+
+    From the Census 2023 cartographic boundaries (us-atlas ``counties-10m.json``),
+    built by :func:`polygons_from_topology`.  A state whose counties cross the
+    180th meridian (Alaska's Aleutians) has its eastern-hemisphere longitudes
+    shifted by -360 degrees so that it is drawn in one piece.  Returns an empty
+    dict if the geometry file is not registered (maps are then skipped).
+    """
+    atlas = _atlas_counties()
+    if atlas is None:
+        return {}
+    topology, arcs = atlas
     fips = state_info(state)["fips"]
-    shapes: dict[str, list[list[tuple[float, float]]]] = {}
-    for geom in topology["objects"]["counties"]["geometries"]:
-        if not str(geom.get("id", "")).startswith(fips):
-            continue
-        polygons = geom["arcs"] if geom["type"] == "MultiPolygon" else [geom["arcs"]]
-        shapes[geom["id"]] = [_ring(ring, arcs) for polygon in polygons for ring in polygon]
-    return shapes
+    shapes = {
+        str(geom["id"]): polygons_from_topology(geom, arcs)
+        for geom in topology["objects"]["counties"]["geometries"]
+        if str(geom.get("id", "")).startswith(fips) and len(str(geom["id"])) == 5
+    }
+    if shapes:
+        xmin, _, xmax, _ = shapely.total_bounds(list(shapes.values()))
+        if xmax - xmin > 180:
+            shapes = {
+                f: shapely.transform(g, lambda xy: xy - [[360.0, 0.0]] * (xy[:, :1] > 0))
+                for f, g in shapes.items()
+            }
+    return dict(sorted(shapes.items()))
+
+
+def largest_polygon(shape: Polygon | MultiPolygon) -> Polygon:
+    """The part with the largest area (where a county's label goes); ties go to the first part."""
+    parts = [p for p in shapely.get_parts(shape) if isinstance(p, Polygon)]
+    if not parts:
+        raise ValueError(f"no polygon in {shape.geom_type}")
+    return max(parts, key=lambda p: p.area)
+
+
+def map_aspect(bounds: tuple[float, float, float, float]) -> float:
+    """Height-to-width scale of a degree of latitude against one of longitude at the bounds' middle latitude.
+
+    ``1 / cos(middle latitude)``: an equirectangular projection that is true to
+    shape at the middle of the map, adequate for one state.
+    """
+    _, ymin, _, ymax = bounds
+    middle = (ymin + ymax) / 2
+    if not -80 < middle < 80:
+        raise ValueError(f"middle latitude {middle} is outside -80..80; not a map of a U.S. state")
+    return 1 / math.cos(math.radians(middle))
 
 
 # --------------------------------------------------------------------------- neighbouring states
