@@ -8,17 +8,32 @@ notebook leaves the file byte-identical.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import matplotlib
 
 matplotlib.use("Agg")  # no display needed; also what papermill and nbval get
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+import shapely  # noqa: E402
+import shapely.ops  # noqa: E402
+from matplotlib.collections import PathCollection  # noqa: E402
+from matplotlib.colors import to_rgb  # noqa: E402
+from matplotlib.legend import Legend  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.path import Path as MplPath  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+from matplotlib.transforms import ScaledTranslation  # noqa: E402
+from shapely.geometry import MultiPolygon, Polygon  # noqa: E402
 
-from helpers import paths  # noqa: E402
+from helpers import geo, paths  # noqa: E402
+from helpers.text import counted, join, verb  # noqa: E402
 
 #: Highlight colour for the article's states and counties; everything else is grey.
 HIGHLIGHT = "#b2182b"
@@ -77,37 +92,794 @@ def show(path: Path):
     return Image(filename=str(path))
 
 
+# --------------------------------------------------------------------------- county maps
+
+#: Kinds of shaded county on a state map: the county's own agency (sheriff, jail,
+#: county government) holds an agreement, or only another agency located in the
+#: county does (city police, a constable, a state office).
+COUNTY_AGENCY = "county agency signed"
+OTHER_AGENCY = "other agency only"
+KIND_COLOURS: dict[str, str] = {COUNTY_AGENCY: HIGHLIGHT, OTHER_AGENCY: "#f4a582"}
+#: Fill of a county of no kind.
+NO_KIND_COLOUR = "#e6e9ed"
+
+# Label placement, in points (1/72 inch).  See county_map's docstring for the rules.
+NAME_SIZE = 8.0  #: county names drawn inside their county
+NAME_MIN_SIZE = 7.0  #: a second, smaller try before a name gives way to a number
+NUMBER_SIZE = 7.0  #: numbers of counties whose name does not fit
+LABEL_PAD = 1.5  #: clearance around every label: from its county's border and from other labels
+GRID_STEP = 2.0  #: spacing of the candidate label positions inside a county
+OUTSIDE_REACH = 72.0  #: farthest a number may sit from its county's point (with a leader line)
+ACROSS_MAX = 40  #: names may cross county borders only on maps with at most this many labels
+KEY_INLINE_MAX = 6  #: a key of at most this many numbers is one sentence under the legend, else columns
+KEY_SIZE = 7.5  #: font size of the numbered key
+LEGEND_SIZE = 9.0
+MAP_AREA = 38.0  #: square inches of map for a state of up to 100 counties, in proportion beyond ...
+MAP_MAX_SIZE = 9.0  #: ... with neither side longer than this (inches)
+KEY_GAP = 0.25  #: inches between the map and a key in columns
+
+#: How a label was placed (:attr:`MapLabel.how`), in the order they are tried.
+NAME_INSIDE = "name inside"
+NAME_ACROSS = "name across border"
+NUMBER_INSIDE = "number inside"
+NUMBER_BESIDE = "number beside"
+
+
+@dataclass(frozen=True)
+class MapLabel:
+    """One county label as drawn by :func:`county_map`."""
+
+    fips: str
+    name: str  #: the label asked for
+    drawn: str  #: the text on the map: the name (perhaps on two lines) or its number in the key
+    how: str  #: one of NAME_INSIDE, NAME_ACROSS, NUMBER_INSIDE, NUMBER_BESIDE
+    point: tuple[float, float]  #: lon/lat inside the county: the label's centre, or its leader line's start
+    number: int | None
+    artist: Text
+
+
+@dataclass
+class CountyMap:
+    """What :func:`county_map` drew: its labels, the numbered key, the counts in the legend."""
+
+    labels: list[MapLabel]
+    key: list[tuple[int, str]]  #: (number, name) for every county numbered on the map
+    counts: dict[str, int]  #: counties of each kind, in legend order, then the rest
+    map_inches: tuple[float, float]  #: width and height of the map itself
+    aspect: float  #: drawn height of a degree of latitude over the width of a degree of longitude
+
+    @property
+    def texts(self) -> list[Text]:
+        """The label artists (for measuring them after drawing)."""
+        return [label.artist for label in self.labels]
+
+
 def county_map(
     ax: plt.Axes,
-    shapes: dict[str, list[list[tuple[float, float]]]],
-    highlight: dict[str, str] | None = None,
-) -> None:
-    """Draw county outlines (lon/lat rings); fill the FIPS in ``highlight`` and label them.
+    shapes: Mapping[str, Polygon | MultiPolygon],
+    kinds: Mapping[str, str] | Iterable[str] = (),
+    labels: Mapping[str, str] | None = None,
+    *,
+    colours: Mapping[str, str] | None = None,
+    rest_label: str | None = None,
+    title: str | None = None,
+    size: float | None = None,
+) -> CountyMap:
+    """Draw a state's counties, shade them by kind, label the ones in ``labels``; size the figure to the state.
 
-    ``highlight`` maps county FIPS -> label.  Uses an equirectangular projection
-    with the aspect corrected for latitude, which is adequate for one state.
+    ``shapes`` is :func:`helpers.geo.county_shapes` (FIPS -> lon/lat polygons).
+    ``kinds`` maps FIPS -> kind, each kind a key of ``colours`` (default
+    :data:`KIND_COLOURS`: :data:`COUNTY_AGENCY` dark red, :data:`OTHER_AGENCY`
+    light red); counties of no kind are light grey.  For one kind, pass the
+    FIPS alone (a list or set): they are drawn as :data:`COUNTY_AGENCY`.  The
+    legend, under the map, names every kind of ``colours`` with its number of
+    counties (0 included), then the grey ones as ``rest_label`` (default: "no
+    county agency signed" for one kind, "no agreement" with the default two
+    kinds, else "other counties").  ``labels`` maps FIPS -> the name to write.
+
+    The map is an equirectangular projection with the latitude-corrected aspect
+    (:func:`helpers.geo.map_aspect`).  The function owns ``ax``'s figure: it
+    sets the figure's size so that the map has the state's shape (longer side
+    ``size`` inches; by default :data:`MAP_AREA` square inches, more for states
+    with over 100 counties, neither side over :data:`MAP_MAX_SIZE`), with the
+    title (wrapped to the figure's width) above, the legend below, the key
+    beside or below, and no empty band.
+
+    Labels, in four passes over the counties in ``labels`` (each pass by kind
+    in the order of ``colours``, unshaded counties last, then by FIPS).  A
+    label's box, padded by :data:`LABEL_PAD`, must clear every label already
+    placed and stay inside the map frame; positions are tried from the
+    county's pole of inaccessibility outwards on a :data:`GRID_STEP` grid, so
+    a label's centre always lies inside its county's largest polygon:
+
+    1. :data:`NAME_INSIDE`: the name fits inside its county: on one line at
+       :data:`NAME_SIZE`, else on two lines (names of several words), else both
+       at :data:`NAME_MIN_SIZE`;
+    2. :data:`NAME_ACROSS`: the name at :data:`NAME_SIZE`, on a white box,
+       centred in its county and spilling only over counties with no label
+       (only on maps with at most :data:`ACROSS_MAX` labels: on a denser map
+       the boxes would hide the shading of the counties they cover);
+    3. :data:`NUMBER_INSIDE`: a number (the remaining counties numbered in
+       alphabetical order of their names) at :data:`NUMBER_SIZE` inside the
+       county, listed in a key: a sentence under the legend for up to
+       :data:`KEY_INLINE_MAX` numbers, else columns beside the map or below
+       it, whichever keeps the figure's longer side shorter;
+    4. :data:`NUMBER_BESIDE`: a number on a white box beside its county, with
+       a leader line, within :data:`OUTSIDE_REACH` points if there is room
+       (else farther), covering no other labelled county's point.
+
+    Every label stays inside the map frame.  After drawing, the labels are
+    measured with the renderer (``Text.get_window_extent``); an overlap or a
+    label leaving the axes raises ``RuntimeError`` (it would be a bug here).
+    Same inputs, same figure: nothing is random.
+
+    Raises ``ValueError`` for no shapes, a FIPS that is not in ``shapes``, an
+    unknown kind or an empty label; ``TypeError`` for a shape that is not a
+    polygon.
     """
-    import math
+    geoms = _check_shapes(shapes)
+    if rest_label is None:
+        one_kind = not isinstance(kinds, Mapping) and colours is None
+        rest_label = ("no county agency signed" if one_kind
+                      else "no agreement" if colours is None else "other counties")
+    kind_of, colours = _check_kinds(kinds, geoms, colours)
+    names = _check_labels(labels, geoms)
+    fig = _figure_of(ax)
+    renderer = _renderer(fig)
 
-    from matplotlib.collections import PolyCollection
+    # --- the map: equirectangular, latitude-corrected, sized to the state
+    x0, y0, x1, y1 = (float(v) for v in shapely.total_bounds(list(geoms.values())))
+    aspect = geo.map_aspect((x0, y0, x1, y1))
+    wide, tall = x1 - x0, (y1 - y0) * aspect
+    if size is None:
+        area = MAP_AREA * max(1.0, len(geoms) / 100)
+        map_w, map_h = math.sqrt(area * wide / tall), math.sqrt(area * tall / wide)
+        shrink = min(1.0, MAP_MAX_SIZE / max(map_w, map_h))
+        map_w, map_h = map_w * shrink, map_h * shrink
+    else:
+        map_w, map_h = (size, size * tall / wide) if wide >= tall else (size * wide / tall, size)
+    scale = map_w * 72 / wide  # points per degree of longitude
 
-    highlight = highlight or {}
-    polys, colors = [], []
-    for fips in sorted(shapes):
-        for ring in shapes[fips]:
-            polys.append(ring)
-            colors.append(HIGHLIGHT if fips in highlight else "#e6e9ed")
-    ax.add_collection(PolyCollection(polys, facecolors=colors, edgecolors="white", linewidths=0.6))
-    xs = [x for ring in polys for x, _ in ring]
-    ys = [y for ring in polys for _, y in ring]
-    ax.set_xlim(min(xs), max(xs))
-    ax.set_ylim(min(ys), max(ys))
-    ax.set_aspect(1 / math.cos(math.radians((min(ys) + max(ys)) / 2)))
-    for fips, label in sorted(highlight.items()):
-        ring = max(shapes.get(fips, [[]]), key=len)
-        if ring:
-            cx = sum(x for x, _ in ring) / len(ring)
-            cy = sum(y for _, y in ring) / len(ring)
-            ax.annotate(label, (cx, cy), ha="center", va="center", fontsize=8, color="black",
-                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+    def to_points(g):
+        return shapely.transform(g, lambda xy: (xy - [x0, y0]) * [scale, scale * aspect])
+
+    def to_lonlat(x: float, y: float) -> tuple[float, float]:
+        return x0 + x / scale, y0 + y / (scale * aspect)
+
+    fill = {f: colours[kind_of[f]] if f in kind_of else NO_KIND_COLOUR for f in geoms}
+    ax.add_collection(
+        PathCollection(
+            [_compound_path(geoms[f]) for f in geoms],
+            facecolors=[fill[f] for f in geoms],
+            edgecolors="white",
+            linewidths=0.6 if len(geoms) <= 120 else 0.4,
+        )
+    )
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect(aspect, adjustable="box")
     ax.set_axis_off()
+
+    # --- labels, placed in map points
+    sizes: dict[tuple[str, float, str], tuple[float, float]] = {}
+
+    def measure(text: str, fontsize: float, weight: str = "normal") -> tuple[float, float]:
+        if (text, fontsize, weight) not in sizes:
+            t = fig.text(0, 0, text, fontsize=fontsize, fontweight=weight, ha="center", va="center",
+                         multialignment="center")
+            box = t.get_window_extent(renderer)
+            t.remove()
+            sizes[(text, fontsize, weight)] = (box.width * 72 / fig.dpi, box.height * 72 / fig.dpi)
+        return sizes[(text, fontsize, weight)]
+
+    polys = {f: to_points(geo.largest_polygon(geoms[f])) for f in names}
+    for poly in polys.values():
+        shapely.prepare(poly)
+    candidates = {f: _inside_points(polys[f]) for f in names}
+    rank = {k: i for i, k in enumerate(colours)}
+    order = sorted(names, key=lambda f: (rank.get(kind_of.get(f, ""), len(rank)), f))
+    placer = _Placer(map_w * 72, map_h * 72, [candidates[f][0] for f in order])
+    placed: dict[str, tuple[str, str, float, tuple[float, float], tuple[float, float] | None]] = {}
+    for f in order:  # 1. names inside their county
+        for text, fontsize in _name_variants(names[f]):
+            spot = placer.inside(polys[f], candidates[f], *measure(text, fontsize))
+            if spot is not None:
+                placed[f] = (NAME_INSIDE, text, fontsize, spot, None)
+                break
+    others = shapely.STRtree([polys[f] for f in order])
+    index = {f: i for i, f in enumerate(order)}
+    across = [f for f in order if f not in placed] if len(names) <= ACROSS_MAX else []
+    for f in across:  # 2. names across the border, over unlabelled counties only
+        for text, fontsize in (v for v in _name_variants(names[f]) if v[1] == NAME_SIZE):
+            spot = placer.across(candidates[f], *measure(text, fontsize), others, index[f])
+            if spot is not None:
+                placed[f] = (NAME_ACROSS, text, fontsize, spot, None)
+                break
+    numbered = sorted((f for f in names if f not in placed), key=lambda f: (names[f].casefold(), f))
+    number_of = {f: i for i, f in enumerate(numbered, start=1)}
+    beside = []
+    for f in sorted(numbered, key=order.index):  # 3. numbers inside their county
+        spot = placer.inside(polys[f], candidates[f], *measure(str(number_of[f]), NUMBER_SIZE))
+        if spot is None:
+            beside.append(f)
+        else:
+            placed[f] = (NUMBER_INSIDE, str(number_of[f]), NUMBER_SIZE, spot, None)
+    for f in beside:  # 4. numbers beside their county, with a leader line
+        anchor = candidates[f][0]
+        spot = placer.outside(anchor, *measure(str(number_of[f]), NUMBER_SIZE))
+        if spot is None:
+            raise RuntimeError(
+                f"county_map: no room left on the map for the number of {names[f]} ({f}); "
+                "draw a larger map (size=...) or label fewer counties"
+            )
+        placed[f] = (NUMBER_BESIDE, str(number_of[f]), NUMBER_SIZE, spot, (float(anchor[0]), float(anchor[1])))
+
+    # --- key, title and legend, measured, then the figure sized around them
+    key = [(number_of[f], names[f]) for f in numbered]
+    inline = len(key) <= KEY_INLINE_MAX
+    key_w = key_h = 0.0
+    key_items: list[tuple[str, float, float, str, str]] = []
+    key_below = False
+    if not inline:  # beside the map or below it, whichever keeps the figure's longer side shorter
+        side = _key_layout(key, measure, max_height=map_h * 72)
+        under = _key_layout(key, measure, max_width=map_w * 72)
+        key_below = max(max(map_w, under[0] / 72), map_h + KEY_GAP + under[1] / 72) < max(
+            map_w + KEY_GAP + side[0] / 72, map_h)
+        key_w_pt, key_h_pt, key_items = under if key_below else side
+        key_w, key_h = key_w_pt / 72, key_h_pt / 72
+    width = max(map_w, key_w) if key_below else map_w + (KEY_GAP + key_w if key_items else 0.0)
+    counts = {k: sum(1 for v in kind_of.values() if v == k) for k in colours}
+    counts[rest_label] = len(geoms) - len(kind_of)
+    handles = [Patch(facecolor=colours.get(k, NO_KIND_COLOUR), label=f"{k[:1].upper()}{k[1:]}: {counted(n, 'county', 'counties')}")
+               for k, n in counts.items()]
+    for ncols in range(len(handles), 0, -1):  # as many columns as fit the figure's width
+        legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, 0), ncols=ncols,
+                           fontsize=LEGEND_SIZE, handlelength=1.2, handleheight=1.0, columnspacing=1.2,
+                           borderaxespad=0.3, borderpad=0.2, frameon=False)
+        if legend.get_window_extent(renderer).width / fig.dpi <= width or ncols == 1:
+            break
+        legend.remove()
+    bottom = legend.get_window_extent(renderer).height / fig.dpi + 0.1
+    if key and inline:  # a short key: one sentence under the legend
+        sentence = "Numbered on the map: " + "; ".join(f"{n} {name}" for n, name in key)
+        note = ax.text(0.0, 0.0, wrap_to_width(sentence, width * 72, measure, LEGEND_SIZE), fontsize=LEGEND_SIZE,
+                       ha="left", va="top", color="#222222",
+                       transform=ax.transAxes + ScaledTranslation(0.04, -bottom, fig.dpi_scale_trans))
+        bottom += note.get_window_extent(renderer).height / fig.dpi + 0.05
+    if key_below:
+        _draw_key(ax, key_items, (0.04, -(bottom + 0.1)), (0.0, 0.0))
+        bottom += 0.1 + key_h + 0.05
+    elif key_items:
+        _draw_key(ax, key_items, (KEY_GAP, 0.0), (1.0, 1.0))
+    top = 0.05
+    if title:
+        ax.set_title(wrap_to_width(title, width * 72, measure, plt.rcParams["axes.titlesize"],
+                                   plt.rcParams["axes.titleweight"]), loc="left")
+        top += ax.title.get_window_extent(renderer).height / fig.dpi + 0.15
+    height = top + map_h + bottom
+    fig.set_size_inches(width, height)
+    ax.set_position((0.0, bottom / height, map_w / width, map_h / height))
+    ax.apply_aspect()
+
+    # --- draw labels and key
+    drawn = []
+    for f in sorted(placed):
+        how, text, fontsize, (cx, cy), anchor = placed[f]
+        lon, lat = to_lonlat(cx, cy)
+        style: dict = {"color": _ink(fill[f])}
+        if how in (NAME_ACROSS, NUMBER_BESIDE):  # not contained by its county: on a white box
+            style = {"color": "black",
+                     "bbox": {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "#555555", "lw": 0.4}}
+        if anchor is not None:
+            w, h = measure(text, fontsize)
+            end = shapely.ops.nearest_points(shapely.box(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2),
+                                             shapely.Point(anchor))[0]
+            ax.plot(*zip(to_lonlat(*anchor), to_lonlat(end.x, end.y)), color="#333333", lw=0.5, zorder=3)
+            point = to_lonlat(*anchor)
+        else:
+            point = (lon, lat)
+        artist = ax.text(lon, lat, text, fontsize=fontsize, ha="center", va="center", multialignment="center",
+                         zorder=4, **style)
+        drawn.append(MapLabel(f, names[f], text, how, point, number_of.get(f), artist))
+    _check_drawn(ax, [label.artist for label in drawn], renderer)
+    return CountyMap(drawn, key, counts, (map_w, map_h), aspect)
+
+
+def county_map_title(
+    state_name: str, n_signed: int, n_total: int, n_any: int | None = None, published: str | None = None
+) -> str:
+    """The map's title: the finding in the article's unit, the count with every agency, and the sheet's date.
+
+    >>> print(county_map_title("Minnesota", 8, 87, 9, "2025-10-31 pm"))
+    8 of Minnesota's 87 counties have a county agency with a 287(g) agreement; 1 more has one through another agency
+    ICE's sheet published 2025-10-31 pm
+
+    ``n_signed`` counts counties whose county agency holds an agreement, ``n_any``
+    (optional) counties with an agreement of any agency located there;
+    ``published`` is the sheet's publication label.  Grammar follows the
+    numbers ("1 of Iowa's 99 counties has", "None of ... has").
+    """
+    for label, n in (("n_signed", n_signed), ("n_total", n_total), ("n_any", n_any)):
+        if n is not None and (isinstance(n, bool) or not float(n).is_integer() or n < 0):
+            raise ValueError(f"county_map_title: {label} must be a whole number >= 0, got {n!r}")
+    if n_total < 1:
+        raise ValueError(f"county_map_title: {state_name} has no counties (n_total={n_total})")
+    if n_signed > n_total or (n_any is not None and not n_signed <= n_any <= n_total):
+        raise ValueError(
+            f"county_map_title: need n_signed <= n_any <= n_total, got {n_signed}, {n_any}, {n_total}"
+        )
+    if not str(state_name).strip():
+        raise ValueError("county_map_title: empty state name")
+    lead = "None" if n_signed == 0 else str(int(n_signed))
+    line = (f"{lead} of {state_name}'s {counted(n_total, 'county', 'counties')} "
+            f"{verb(max(n_signed, 1))} a county agency with a 287(g) agreement")
+    if n_any is not None:
+        more = int(n_any - n_signed)
+        if more == 0:
+            line += "; no other agency adds a county"
+        elif n_signed == 0:
+            line += f"; {more} {verb(more)} one through another agency"
+        else:
+            line += f"; {more} more {verb(more)} one through another agency"
+    if published:
+        line += f"\nICE's sheet published {published}"
+    return line
+
+
+def wrap_to_width(
+    text: str,
+    width_pt: float,
+    measure: Callable[[str, float, str], tuple[float, float]],
+    fontsize: float,
+    weight: str = "normal",
+) -> str:
+    """``text`` with each line broken at spaces so that it is at most ``width_pt`` points wide when drawn.
+
+    ``measure(text, fontsize, weight)`` returns the drawn (width, height) in
+    points.  Lines are balanced: the fewest lines that fit, then the narrowest
+    width that needs no more lines (no last word alone on a line).  A single
+    word wider than the width stays on its own line.
+    """
+
+    def greedy(words: list[str], limit: float) -> list[str]:
+        lines, line = [], ""
+        for word in words:
+            trial = f"{line} {word}" if line else word
+            if line and measure(trial, fontsize, weight)[0] > limit:
+                lines.append(line)
+                line = word
+            else:
+                line = trial
+        return lines + [line]
+
+    out = []
+    for paragraph in text.split("\n"):
+        words = paragraph.split(" ")
+        n = len(greedy(words, width_pt))
+        lo, hi = 0.0, width_pt
+        for _ in range(12):  # the narrowest limit that still needs n lines
+            mid = (lo + hi) / 2
+            lo, hi = (lo, mid) if len(greedy(words, mid)) <= n else (mid, hi)
+        out.extend(greedy(words, hi))
+    return "\n".join(out)
+
+
+def _check_shapes(shapes: Mapping[str, Polygon | MultiPolygon]) -> dict[str, Polygon | MultiPolygon]:
+    if not shapes:
+        raise ValueError(
+            "county_map: no county shapes to draw. geo.county_shapes(state) returns {} when the us-atlas file "
+            f"({geo.ATLAS_COUNTIES}) is not registered; check data/registry.csv and run `make data`"
+        )
+    out = {}
+    for fips in sorted(shapes):
+        shape = shapes[fips]
+        if not isinstance(shape, (Polygon, MultiPolygon)):
+            raise TypeError(f"county_map: the shape of {fips!r} is a {type(shape).__name__}, not a shapely "
+                            "Polygon or MultiPolygon; pass geo.county_shapes(state)")
+        if shape.is_empty:
+            raise ValueError(f"county_map: the shape of {fips!r} is empty")
+        out[str(fips)] = shape
+    return out
+
+
+def _unknown_fips(where: str, fips: Iterable[str], geoms: Mapping[str, object]) -> None:
+    missing = sorted(str(f) for f in fips if str(f) not in geoms)
+    if missing:
+        some = sorted(geoms)
+        raise ValueError(
+            f"county_map: {where} name {len(missing)} FIPS not among the {len(geoms)} county shapes "
+            f"({some[0]}…{some[-1]}): {', '.join(map(repr, missing[:5]))}{' …' if len(missing) > 5 else ''}. "
+            "FIPS are 5-digit strings such as '27021', of the same state as the shapes"
+        )
+
+
+def _check_kinds(
+    kinds: Mapping[str, str] | Iterable[str], geoms: Mapping[str, object], colours: Mapping[str, str] | None
+) -> tuple[dict[str, str], dict[str, str]]:
+    if isinstance(kinds, str):
+        raise TypeError("county_map: kinds must map FIPS to a kind, or be a collection of FIPS, not one string")
+    if isinstance(kinds, Mapping):
+        kind_of = {str(f): str(k) for f, k in kinds.items()}
+        palette = dict(colours) if colours is not None else dict(KIND_COLOURS)
+    else:
+        kind_of = dict.fromkeys((str(f) for f in kinds), COUNTY_AGENCY)
+        palette = dict(colours) if colours is not None else {COUNTY_AGENCY: KIND_COLOURS[COUNTY_AGENCY]}
+    _unknown_fips("kinds", kind_of, geoms)
+    unknown = sorted({k for k in kind_of.values() if k not in palette})
+    if unknown:
+        raise ValueError(
+            f"county_map: unknown county kind {', '.join(map(repr, unknown))}; known kinds are "
+            f"{', '.join(map(repr, palette))}. Pass colours={{kind: colour}} to draw another kind"
+        )
+    return dict(sorted(kind_of.items())), palette
+
+
+def _check_labels(labels: Mapping[str, str] | None, geoms: Mapping[str, object]) -> dict[str, str]:
+    names = {str(f): str(n).strip() for f, n in (labels or {}).items()}
+    _unknown_fips("labels", names, geoms)
+    empty = sorted(f for f, n in names.items() if not n)
+    if empty:
+        raise ValueError(f"county_map: empty label for FIPS {', '.join(empty)}")
+    return names
+
+
+def _compound_path(shape: Polygon | MultiPolygon) -> MplPath:
+    """One fillable path for a county: outlines counter-clockwise, holes clockwise (non-zero fill)."""
+    rings = []
+    for part in shapely.get_parts(shape):
+        part = shapely.geometry.polygon.orient(part, sign=1.0)
+        rings.append(MplPath(np.asarray(part.exterior.coords), closed=True))
+        rings.extend(MplPath(np.asarray(hole.coords), closed=True) for hole in part.interiors)
+    return MplPath.make_compound_path(*rings)
+
+
+def _inside_points(poly: Polygon) -> np.ndarray:
+    """Candidate label centres inside ``poly``: its pole of inaccessibility, then grid points nearest first."""
+    pole = shapely.ops.polylabel(poly, tolerance=0.5)
+    px, py = pole.x, pole.y
+    xmin, ymin, xmax, ymax = poly.bounds
+    xs = px + GRID_STEP * np.arange(math.floor((xmin - px) / GRID_STEP), math.ceil((xmax - px) / GRID_STEP) + 1)
+    ys = py + GRID_STEP * np.arange(math.floor((ymin - py) / GRID_STEP), math.ceil((ymax - py) / GRID_STEP) + 1)
+    gx, gy = np.meshgrid(xs, ys)
+    grid = np.column_stack([gx.ravel(), gy.ravel()])
+    grid = grid[shapely.contains_xy(poly, grid[:, 0], grid[:, 1])]
+    order = np.lexsort((grid[:, 1], grid[:, 0], np.hypot(grid[:, 0] - px, grid[:, 1] - py)))
+    return np.vstack([[px, py], grid[order]])
+
+
+def _name_variants(name: str) -> list[tuple[str, float]]:
+    """The ways a name is tried: one line, two balanced lines (several words); at two sizes."""
+    words = name.split()
+    forms = [name]
+    if len(words) > 1:
+        splits = [(" ".join(words[:i]), " ".join(words[i:])) for i in range(1, len(words))]
+        first, rest = min(splits, key=lambda s: (max(len(s[0]), len(s[1])), len(s[1])))
+        forms.append(f"{first}\n{rest}")
+    return [(form, size) for size in (NAME_SIZE, NAME_MIN_SIZE) for form in forms]
+
+
+class _Placer:
+    """Label boxes already placed on a map of ``width`` x ``height`` points, and the free-space tests."""
+
+    def __init__(self, width: float, height: float, points: list[np.ndarray]) -> None:
+        self.width, self.height = width, height
+        self.boxes = np.empty((0, 4))
+        self.points = np.asarray(points, dtype=float).reshape(-1, 2)  # every labelled county's own point
+
+    def _clear(self, boxes: np.ndarray) -> np.ndarray:
+        """Which padded boxes (x0, y0, x1, y1) overlap no placed box."""
+        if not len(self.boxes):
+            return np.ones(len(boxes), dtype=bool)
+        b, p = boxes[:, None, :], self.boxes[None, :, :]
+        overlap = (b[..., 0] < p[..., 2]) & (p[..., 0] < b[..., 2]) & (b[..., 1] < p[..., 3]) & (p[..., 1] < b[..., 3])
+        return np.asarray(~overlap.any(axis=1))
+
+    def _boxes(self, centres: np.ndarray, w: float, h: float) -> np.ndarray:
+        half = np.array([w / 2 + LABEL_PAD, h / 2 + LABEL_PAD])
+        return np.hstack([centres - half, centres + half])
+
+    def _take(self, box: np.ndarray) -> None:
+        self.boxes = np.vstack([self.boxes, box])
+
+    def inside(self, poly: Polygon, candidates: np.ndarray, w: float, h: float) -> tuple[float, float] | None:
+        """The first candidate where a ``w`` x ``h`` label fits inside ``poly`` and clear of others."""
+        boxes = self._boxes(candidates, w, h)
+        ok = shapely.contains(poly, shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]))
+        ok &= self._clear(boxes)
+        if not ok.any():
+            return None
+        i = int(np.argmax(ok))
+        self._take(boxes[i])
+        return float(candidates[i][0]), float(candidates[i][1])
+
+    def _in_frame(self, boxes: np.ndarray) -> np.ndarray:
+        return (boxes[:, 0] >= 0) & (boxes[:, 1] >= 0) & (boxes[:, 2] <= self.width) & (boxes[:, 3] <= self.height)
+
+    def across(
+        self, candidates: np.ndarray, w: float, h: float, labelled: shapely.STRtree, own: int
+    ) -> tuple[float, float] | None:
+        """The first candidate (inside its county) whose label box touches no other labelled county."""
+        boxes = self._boxes(candidates, w, h)
+        ok = self._in_frame(boxes) & self._clear(boxes)
+        hits = labelled.query(shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]), predicate="intersects")
+        ok[hits[0][hits[1] != own]] = False
+        if not ok.any():
+            return None
+        i = int(np.argmax(ok))
+        self._take(boxes[i])
+        return float(candidates[i][0]), float(candidates[i][1])
+
+    def outside(self, anchor: np.ndarray, w: float, h: float) -> tuple[float, float] | None:
+        """The nearest spot (by distance, then direction from east anticlockwise) where a label fits in the frame.
+
+        Searched within :data:`OUTSIDE_REACH` first, then (a long leader line) anywhere on the map.
+        """
+        angles = np.deg2rad(np.arange(0.0, 360.0, 22.5))
+        far = math.hypot(self.width, self.height)
+        radii = np.concatenate([np.arange(GRID_STEP, OUTSIDE_REACH + GRID_STEP / 2, GRID_STEP),
+                                np.arange(OUTSIDE_REACH + 4 * GRID_STEP, far, 4 * GRID_STEP)])
+        r, a = np.meshgrid(radii, angles, indexing="ij")
+        centres = np.column_stack([anchor[0] + (r * np.cos(a)).ravel(), anchor[1] + (r * np.sin(a)).ravel()])
+        boxes = self._boxes(centres, w, h)
+        ok = self._in_frame(boxes) & self._clear(boxes)
+        own = np.all(np.isclose(self.points, anchor), axis=1)
+        others = self.points[~own]
+        if len(others):
+            px, py = others[None, :, 0], others[None, :, 1]
+            covers = (boxes[:, :1] <= px) & (px <= boxes[:, 2:3]) & (boxes[:, 1:2] <= py) & (py <= boxes[:, 3:4])
+            ok &= ~covers.any(axis=1)
+        if not ok.any():
+            return None
+        i = int(np.argmax(ok))
+        self._take(boxes[i])
+        return float(centres[i][0]), float(centres[i][1])
+
+
+def _key_layout(
+    key: list[tuple[int, str]],
+    measure: Callable[..., tuple[float, float]],
+    *,
+    max_height: float | None = None,
+    max_width: float | None = None,
+) -> tuple[float, float, list[tuple[str, float, float, str, str]]]:
+    """Columns for the numbered key: (width, height, items to draw), in points.
+
+    With ``max_height``, the fewest columns that fit that height; with
+    ``max_width``, the most columns that fit that width (at least one).
+    Items are (text, x, y, ha, weight) from the key's top-left corner, y down.
+    """
+    header = "Numbered on the map"
+    line = KEY_SIZE * 1.4
+    header_w, header_h = measure(header, KEY_SIZE, "bold")
+
+    def columns(ncols: int) -> tuple[float, float, list[tuple[str, float, float, str, str]]]:
+        rows = math.ceil(len(key) / ncols)
+        items = [(header, 0.0, 0.0, "left", "bold")]
+        x = 0.0
+        for c in range(ncols):
+            column = key[c * rows:(c + 1) * rows]
+            if not column:
+                break
+            num_w = max(measure(str(n), KEY_SIZE)[0] for n, _ in column)
+            name_w = max(measure(name, KEY_SIZE)[0] for _, name in column)
+            for r, (n, name) in enumerate(column):
+                y = header_h + 4 + r * line
+                items.append((str(n), x + num_w, y, "right", "normal"))
+                items.append((name, x + num_w + 3, y, "left", "normal"))
+            x += num_w + 3 + name_w + 9
+        return max(header_w, x - 9), header_h + 4 + rows * line, items
+
+    if not key:
+        return 0.0, 0.0, []
+    if max_height is not None:
+        ncols = math.ceil(len(key) / max(1, int((max_height - header_h - 4) // line)))
+        return columns(ncols)
+    best = columns(1)
+    for ncols in range(2, len(key) + 1):
+        trial = columns(ncols)
+        if max_width is not None and trial[0] > max_width:
+            break
+        best = trial
+    return best
+
+
+def _draw_key(
+    ax: plt.Axes, items: list[tuple[str, float, float, str, str]], offset_in: tuple[float, float],
+    corner: tuple[float, float],
+) -> None:
+    """Draw the key's items from ``corner`` of the axes (axes fraction) moved by ``offset_in`` inches."""
+    fig = _figure_of(ax)
+    for text, x, y, ha, weight in items:
+        offset = ScaledTranslation(offset_in[0] + x / 72, offset_in[1] - y / 72, fig.dpi_scale_trans)
+        ax.text(*corner, text, transform=ax.transAxes + offset, fontsize=KEY_SIZE, fontweight=weight,
+                ha=ha, va="top", color="#222222")
+
+
+def _ink(fill: str) -> str:
+    """Black or white text, whichever reads on ``fill``."""
+    r, g, b = to_rgb(fill)
+    return "white" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.45 else "black"
+
+
+def _check_drawn(ax: plt.Axes, texts: list[Text], renderer) -> None:
+    """Raise ``RuntimeError`` if two drawn labels overlap or one leaves the axes (measured by the renderer)."""
+    frame = ax.get_window_extent(renderer)
+    boxes = np.array([t.get_window_extent(renderer).extents for t in texts]).reshape(-1, 4)
+    tol = 0.5  # pixels: rounding of the renderer's extents
+    outside = [t.get_text() for t, b in zip(texts, boxes)
+               if b[0] < frame.x0 - tol or b[1] < frame.y0 - tol or b[2] > frame.x1 + tol or b[3] > frame.y1 + tol]
+    overlaps = label_overlaps(boxes)
+    if outside or overlaps:
+        pairs = [(texts[i].get_text(), texts[j].get_text()) for i, j in overlaps]
+        raise RuntimeError(f"county_map placed labels badly: outside the map {outside}; overlapping {pairs[:5]}")
+
+
+def label_overlaps(boxes: np.ndarray, tol: float = 0.0) -> list[tuple[int, int]]:
+    """Index pairs (i < j) of boxes (x0, y0, x1, y1) whose interiors overlap by more than ``tol`` in both directions."""
+    b = np.asarray(boxes, dtype=float).reshape(-1, 4)
+    dx = np.minimum(b[:, None, 2], b[None, :, 2]) - np.maximum(b[:, None, 0], b[None, :, 0])
+    dy = np.minimum(b[:, None, 3], b[None, :, 3]) - np.maximum(b[:, None, 1], b[None, :, 1])
+    hit = np.triu((dx > tol) & (dy > tol), k=1)
+    return [(int(i), int(j)) for i, j in zip(*np.nonzero(hit))]
+
+
+# --------------------------------------------------------------------------- states ranked
+
+#: Colours of the groups of states on a ranked-bars figure, in the order the groups are given.
+GROUP_COLOURS = (HIGHLIGHT, SECOND, "#4d9221", "#8c510a")
+#: Colour of the chosen state's bar.
+CHOSEN_COLOUR = "#e08214"
+BAR_PITCH = 0.2  #: inches per bar (the tick labels are 8 points, so they never touch)
+
+
+@dataclass
+class StateBars:
+    """What :func:`state_bars` drew."""
+
+    shown: list[str]  #: display names, top (most) to bottom
+    left_off: list[str]  #: display names of the states with none, not drawn
+    note: str  #: the sentence under the axes saying what was left off ("" if nothing)
+    bar_labels: list[Text]
+    legend: Legend | None
+
+
+def state_bars(
+    ax: plt.Axes,
+    table: pd.DataFrame,
+    highlight_state: str | None = None,
+    groups: Mapping[str, Iterable[str]] | None = None,
+    *,
+    value: str = "agreements",
+    show_zero: bool = False,
+    width: float = 9.0,
+) -> StateBars:
+    """Horizontal bars of ``table[value]`` for every state, most at the top; groups coloured, one state highlighted.
+
+    ``table`` has one row per state (columns ``state`` as ICE prints it,
+    ``name``, and ``value``), e.g. :func:`helpers.ice.state_counts`.  Each
+    group (label -> states) gets a colour of :data:`GROUP_COLOURS` and a legend
+    entry with its total; ``highlight_state`` is drawn in
+    :data:`CHOSEN_COLOUR` with a bold label, and shown even at zero.  States
+    with zero are left off unless ``show_zero``; a sentence under the axes
+    names them.  The figure is ``width`` inches wide and :data:`BAR_PITCH`
+    inches per bar tall, so labels never overlap; the legend goes to the lower
+    right, or beside the axes if it would cover a bar or a number there.
+
+    Raises ``ValueError`` for a missing column, a repeated state, a value that
+    is not a whole number >= 0, or a state (highlighted or in a group) that is
+    not in the table; :class:`helpers.geo.UnknownStateError` for an unknown name.
+    """
+    missing = {"state", "name", value} - set(table.columns)
+    if missing:
+        raise ValueError(f"state_bars: the table lacks column(s) {sorted(missing)}; it has {list(table.columns)}")
+    if table["state"].duplicated().any():
+        raise ValueError(f"state_bars: states repeated in the table: {sorted(table.loc[table['state'].duplicated(), 'state'])}")
+    values = pd.to_numeric(table[value], errors="coerce")
+    bad = table.loc[values.isna() | (values < 0) | (values % 1 != 0), "state"]
+    if len(bad):
+        raise ValueError(f"state_bars: {value} must be whole numbers >= 0; not so for {sorted(bad)}")
+    known = set(table["state"])
+
+    def member(state: str, where: str) -> str:
+        name = geo.normalize_state(state)
+        if name not in known:
+            raise ValueError(f"state_bars: {where} {state!r} is not in the table")
+        return name
+
+    chosen = member(highlight_state, "highlight_state") if highlight_state is not None else None
+    group_of: dict[str, str] = {}
+    for label, members in (groups or {}).items():
+        for state in members:
+            group_of.setdefault(member(state, f"group {label!r} names"), label)
+    colour_of = {label: GROUP_COLOURS[i % len(GROUP_COLOURS)] for i, label in enumerate(groups or {})}
+
+    df = table.assign(_v=values.astype(int))
+    keep = (df["_v"] > 0) | (df["state"] == chosen) | show_zero
+    rows = df[keep].sort_values(["_v", "name"], ascending=[False, True])
+    left_off = sorted(df.loc[~keep, "name"])
+    n = len(rows)
+    if n == 0:
+        raise ValueError(f"state_bars: no state has any {value}, and no state is highlighted")
+
+    fig = _figure_of(ax)
+    renderer = _renderer(fig)
+    y = np.arange(n)[::-1]
+    colours = [CHOSEN_COLOUR if s == chosen else colour_of.get(group_of.get(s, ""), MUTED) for s in rows["state"]]
+    bars = ax.barh(y, rows["_v"], color=colours, height=0.72)
+    ax.set_yticks(y, rows["name"], fontsize=8)
+    ax.set_ylim(-0.6, n - 0.4)
+    ax.set_xlim(0, max(1, rows["_v"].max()) * 1.08)
+    ax.grid(axis="y", visible=False)
+    ax.set_ylabel("")
+    ax.set_xlabel(f"287(g) {value}")
+    bar_labels = ax.bar_label(bars, padding=2, fontsize=7)
+    for tick, number, state in zip(ax.get_yticklabels(), bar_labels, rows["state"]):
+        if state == chosen:
+            for t in (tick, number):
+                t.set_fontweight("bold")
+                t.set_color(CHOSEN_COLOUR)
+
+    handles = [Patch(color=colour_of[g], label=f"{g}: {int(df.loc[df['state'].map(group_of) == g, '_v'].sum())}")
+               for g in colour_of]
+    if chosen is not None:
+        row = df[df["state"] == chosen].iloc[0]
+        handles.append(Patch(color=CHOSEN_COLOUR, label=f"{row['name']} (chosen state): {int(row['_v'])}"))
+
+    note = ""
+    if left_off:
+        note = (f"Not shown: {counted(len(left_off), 'state or territory', 'states and territories')} with no {value} "
+                f"({join(left_off)}).")
+
+    # figure: width fixed, height from the number of bars; margins measured
+    label_w = max(t.get_window_extent(renderer).width for t in ax.get_yticklabels()) / fig.dpi
+    left, right, top, bottom = label_w + 0.2, 0.25, 0.5, 0.65
+    note_text = None
+    if note:
+        measure = _measurer(fig, renderer)
+        wrapped = wrap_to_width(note, (width - 0.2) * 72, measure, 8)
+        note_text = ax.text(0.0, 0.0, wrapped, fontsize=8, ha="left", va="top", color="#333333",
+                            transform=ax.transAxes)
+        bottom += measure(wrapped, 8, "normal")[1] / 72 + 0.1
+    height = top + BAR_PITCH * n + 0.3 + bottom
+    fig.set_size_inches(width, height)
+    ax.set_position((left / width, bottom / height, 1 - (left + right) / width, 1 - (top + bottom) / height))
+    if note_text is not None:  # under the x-axis label, from the figure's left edge
+        note_text.set_transform(fig.dpi_scale_trans)
+        note_text.set_position((0.1, bottom - 0.6))
+
+    legend = None
+    if handles:
+        legend = ax.legend(handles=handles, loc="lower right", fontsize=9, frameon=False)
+        fig.canvas.draw()
+        box = legend.get_window_extent(renderer)
+        taken = [b.get_window_extent(renderer) for b in bars] + [t.get_window_extent(renderer) for t in bar_labels]
+        if any(box.overlaps(b) for b in taken):
+            legend.remove()
+            legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9,
+                               frameon=False)
+    return StateBars(list(rows["name"]), left_off, note, list(bar_labels), legend)
+
+
+def _figure_of(ax: plt.Axes) -> plt.Figure:
+    """The figure that holds ``ax`` (its top-level figure)."""
+    fig = ax.get_figure(root=True)
+    if fig is None:
+        raise ValueError("the axes belong to no figure; make them with plt.subplots()")
+    return fig
+
+
+def _renderer(fig: plt.Figure):
+    """The figure's renderer, for measuring drawn text (the Agg canvas this module selects has one)."""
+    return fig.canvas.get_renderer()  # type: ignore[attr-defined]
+
+
+def _measurer(fig: plt.Figure, renderer) -> Callable[[str, float, str], tuple[float, float]]:
+    """A function measuring drawn text, (width, height) in points, with the figure's renderer."""
+
+    def measure(text: str, fontsize: float, weight: str = "normal") -> tuple[float, float]:
+        t = fig.text(0, 0, text, fontsize=fontsize, fontweight=weight)
+        box = t.get_window_extent(renderer)
+        t.remove()
+        return box.width * 72 / fig.dpi, box.height * 72 / fig.dpi
+
+    return measure

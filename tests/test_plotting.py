@@ -1,0 +1,341 @@
+"""County maps and ranked bars: labels never overlap or leave the axes, sit inside their county; titles agree with numbers."""
+
+from __future__ import annotations
+
+from functools import cache, lru_cache
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from shapely.geometry import Point
+
+from helpers import geo, ice, paths, plotting
+from helpers.plotting import COUNTY_AGENCY, OTHER_AGENCY
+
+ARTICLE_DATE = "2025-11-01"
+
+
+@cache
+def short_names(state: str) -> dict[str, str]:
+    df = geo.state_counties(state)
+    return {f: n.removesuffix(" County").removesuffix(" Parish") for f, n in zip(df["county_fips"], df["county_name"])}
+
+
+@lru_cache(maxsize=1)
+def article_sheet() -> pd.DataFrame:
+    return ice.load_sheet(ice.resolve_sheet(None, ARTICLE_DATE))
+
+
+@cache
+def signed_fips(state: str) -> tuple[str, ...]:
+    return tuple(ice.counties_with_agreements(article_sheet(), state)["county_fips"])
+
+
+def two_kinds(state: str) -> dict[str, str]:
+    """The counties that signed on the article's date, plus every 7th other county as 'other agency only'."""
+    signed = set(signed_fips(state))
+    kinds = {f: OTHER_AGENCY for f in list(geo.county_shapes(state))[::7] if f not in signed}
+    kinds.update(dict.fromkeys(signed, COUNTY_AGENCY))
+    return kinds
+
+
+def boxes_px(texts, renderer) -> np.ndarray:
+    return np.array([t.get_window_extent(renderer).extents for t in texts]).reshape(-1, 4)
+
+
+def assert_no_overlap_inside(fig, ax, texts) -> None:
+    """Measured by the renderer after drawing, at the screen and at the saved resolution."""
+    for dpi in (fig.dpi, plotting.DPI):
+        fig.set_dpi(dpi)
+        renderer = fig.canvas.get_renderer()
+        b = boxes_px(texts, renderer)
+        dx = np.minimum(b[:, None, 2], b[None, :, 2]) - np.maximum(b[:, None, 0], b[None, :, 0])
+        dy = np.minimum(b[:, None, 3], b[None, :, 3]) - np.maximum(b[:, None, 1], b[None, :, 1])
+        hit = np.triu((dx > 0) & (dy > 0), k=1)
+        pairs = [(texts[i].get_text(), texts[j].get_text()) for i, j in zip(*np.nonzero(hit))]
+        assert not pairs, f"overlapping labels at {dpi} dpi: {pairs[:5]}"
+        frame = ax.get_window_extent(renderer)
+        out = [t.get_text() for t, x in zip(texts, b)
+               if x[0] < frame.x0 - 0.5 or x[1] < frame.y0 - 0.5 or x[2] > frame.x1 + 0.5 or x[3] > frame.y1 + 0.5]
+        assert not out, f"labels leaving the axes at {dpi} dpi: {out}"
+    fig.set_dpi(100)
+
+
+def draw(state: str, labelled, kinds) -> tuple[plt.Figure, plt.Axes, plotting.CountyMap]:
+    plotting.use_style()
+    fig, ax = plt.subplots()
+    names = short_names(state)
+    result = plotting.county_map(ax, geo.county_shapes(state), kinds, {f: names[f] for f in labelled},
+                                 title=plotting.county_map_title(geo.state_info(state)["name"], 1, len(names)))
+    return fig, ax, result
+
+
+@pytest.mark.parametrize("state", ["MINNESOTA", "WISCONSIN", "TEXAS"])
+@pytest.mark.parametrize("which", ["every county", "the article's counties", "two kinds"])
+def test_labels_do_not_overlap_and_stay_inside(state, which):
+    shapes = geo.county_shapes(state)
+    if which == "every county":
+        kinds, labelled = signed_fips(state), list(shapes)
+    elif which == "the article's counties":
+        kinds, labelled = signed_fips(state), signed_fips(state)
+    else:
+        kinds = two_kinds(state)
+        labelled = list(kinds)
+    fig, ax, result = draw(state, labelled, kinds)
+    try:
+        assert sorted(label.fips for label in result.labels) == sorted(labelled)  # every label drawn
+        assert_no_overlap_inside(fig, ax, result.texts)
+        for label in result.labels:  # the label's point lies inside its own county
+            assert shapes[label.fips].contains(Point(label.point)), (label.fips, label.name, label.point)
+        renderer = fig.canvas.get_renderer()
+        to_data = ax.transData.inverted()
+        for label in result.labels:  # a label said to be inside is inside (1 pixel of rounding allowed)
+            if label.how in (plotting.NAME_INSIDE, plotting.NUMBER_INSIDE):
+                x0, y0, x1, y1 = label.artist.get_window_extent(renderer).extents + [1, 1, -1, -1]
+                (a, b), (c, d) = to_data.transform([(x0, y0), (x1, y1)])
+                assert geo.largest_polygon(shapes[label.fips]).contains(shapely.box(a, b, c, d)), label.name
+        # the key lists exactly the numbered counties, in alphabetical order
+        numbered = sorted((lb for lb in result.labels if lb.number), key=lambda lb: lb.number)
+        assert [(lb.number, lb.name) for lb in numbered] == result.key
+        assert [name.casefold() for _, name in result.key] == sorted(name.casefold() for _, name in result.key)
+        assert all(lb.drawn == str(lb.number) for lb in numbered)
+    finally:
+        plt.close(fig)
+
+
+def test_minnesota_names_the_article_counties_on_the_map():
+    fig, _, result = draw("MINNESOTA", signed_fips("MINNESOTA"), signed_fips("MINNESOTA"))
+    plt.close(fig)
+    assert len(result.labels) == 8
+    assert all(label.how in (plotting.NAME_INSIDE, plotting.NAME_ACROSS) for label in result.labels)
+    drawn = {label.name: label.drawn for label in result.labels}
+    assert drawn["Crow Wing"] in ("Crow Wing", "Crow\nWing")  # two lines when one does not fit
+
+
+@pytest.mark.parametrize("state", ["TEXAS", "VIRGINIA"])
+def test_a_long_key_sits_beside_or_below_the_map_clear_of_everything(state):
+    kinds = signed_fips(state)
+    fig, ax, result = draw(state, list(geo.county_shapes(state)) if state == "VIRGINIA" else kinds, kinds)
+    assert len(result.key) > plotting.KEY_INLINE_MAX
+    assert not any(label.how == plotting.NAME_ACROSS for label in result.labels)  # too dense to cross borders
+    fig.canvas.draw()  # the legend lays itself out when drawn
+    renderer = fig.canvas.get_renderer()
+    key_texts = [t for t in ax.texts if t not in result.texts]
+    assert {t.get_text() for t in key_texts} >= {name for _, name in result.key}
+    frame, legend = ax.get_window_extent(renderer), ax.get_legend().get_window_extent(renderer)
+    for t in key_texts:
+        box = t.get_window_extent(renderer)
+        assert not box.overlaps(frame) and not box.overlaps(legend), t.get_text()
+    assert_no_overlap_figure(key_texts + list(ax.get_legend().get_texts()), renderer)
+    width, height = fig.get_size_inches()
+    assert max(width, height) <= plotting.MAP_MAX_SIZE + 3.5  # the key's side was chosen to keep it compact
+    plt.close(fig)
+
+
+def test_legend_counts_each_kind():
+    kinds = two_kinds("WISCONSIN")
+    fig, ax, result = draw("WISCONSIN", [], kinds)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    plt.close(fig)
+    n_signed = sum(k == COUNTY_AGENCY for k in kinds.values())
+    n_other = len(kinds) - n_signed
+    assert result.counts == {COUNTY_AGENCY: n_signed, OTHER_AGENCY: n_other, "no agreement": 72 - len(kinds)}
+    assert legend == [f"County agency signed: {n_signed} counties", f"Other agency only: {n_other} counties",
+                      f"No agreement: {72 - len(kinds)} counties"]
+
+
+def test_one_kind_shortcut_and_singular_legend():
+    shapes = geo.county_shapes("IOWA")
+    fig, ax = plt.subplots()
+    result = plotting.county_map(ax, shapes, ["19153"], {"19153": "Polk"})
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    plt.close(fig)
+    assert legend == ["County agency signed: 1 county", "No county agency signed: 98 counties"]
+    assert result.labels[0].how == plotting.NAME_INSIDE
+
+
+@pytest.mark.parametrize("state", ["IOWA", "MINNESOTA", "TEXAS", "ALASKA"])
+def test_figure_is_trimmed_to_the_state_shape(state):
+    shapes = geo.county_shapes(state)
+    bounds = shapely.total_bounds(list(shapes.values()))
+    expected = (bounds[2] - bounds[0]) / ((bounds[3] - bounds[1]) * geo.map_aspect(tuple(bounds)))
+    fig, ax = plt.subplots(figsize=(7, 8))  # the notebook's old, too tall figure
+    result = plotting.county_map(ax, shapes, [], title="A title")
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    assert frame.width / frame.height == pytest.approx(expected, rel=0.01)
+    width, height = fig.get_size_inches()
+    assert width == pytest.approx(result.map_inches[0])  # nothing labelled: no key, no side margin
+    assert height - result.map_inches[1] < 1.3  # title and legend only
+    tight = fig.get_tightbbox(renderer)
+    assert tight.width * tight.height > 0.55 * width * height  # ... and the saved image is mostly map
+    plt.close(fig)
+
+
+def test_alaska_is_drawn_in_one_piece():
+    shapes = geo.county_shapes("ALASKA")
+    x0, _, x1, _ = shapely.total_bounds(list(shapes.values()))
+    assert x1 - x0 < 70  # the Aleutians west of 180 degrees are shifted, not drawn across the world
+
+
+@pytest.mark.parametrize(
+    "state,n_signed,n_total,n_any,published,expected",
+    [
+        ("Iowa", 0, 99, None, None, "None of Iowa's 99 counties has a county agency with a 287(g) agreement"),
+        ("Iowa", 1, 99, None, None, "1 of Iowa's 99 counties has a county agency with a 287(g) agreement"),
+        ("Minnesota", 8, 87, None, None, "8 of Minnesota's 87 counties have a county agency with a 287(g) agreement"),
+        ("Iowa", 0, 99, 1, None,
+         "None of Iowa's 99 counties has a county agency with a 287(g) agreement; 1 has one through another agency"),
+        ("Iowa", 0, 99, 2, None,
+         "None of Iowa's 99 counties has a county agency with a 287(g) agreement; 2 have one through another agency"),
+        ("Minnesota", 8, 87, 9, None,
+         ("8 of Minnesota's 87 counties have a county agency with a 287(g) agreement; "
+          "1 more has one through another agency")),
+        ("Texas", 146, 254, 158, "2025-10-31 pm",
+         ("146 of Texas's 254 counties have a county agency with a 287(g) agreement; "
+          "12 more have one through another agency\nICE's sheet published 2025-10-31 pm")),
+        ("Minnesota", 8, 87, 8, None,
+         "8 of Minnesota's 87 counties have a county agency with a 287(g) agreement; no other agency adds a county"),
+        ("District of Columbia", 1, 1, None, "2026-05-18 am",
+         ("1 of District of Columbia's 1 county has a county agency with a 287(g) agreement\n"
+          "ICE's sheet published 2026-05-18 am")),
+    ],
+)
+def test_map_title_grammar(state, n_signed, n_total, n_any, published, expected):
+    assert plotting.county_map_title(state, n_signed, n_total, n_any, published) == expected
+
+
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (("Iowa", 100, 99), "n_signed <= n_any <= n_total"),
+        (("Iowa", 5, 99, 4), "n_signed <= n_any <= n_total"),
+        (("Iowa", 5, 99, 100), "n_signed <= n_any <= n_total"),
+        (("Iowa", -1, 99), "whole number"),
+        (("Iowa", 1.5, 99), "whole number"),
+        (("Iowa", True, 99), "whole number"),
+        (("Iowa", 0, 0), "no counties"),
+        (("", 0, 5), "empty state name"),
+    ],
+)
+def test_map_title_bad_numbers(args, match):
+    with pytest.raises(ValueError, match=match):
+        plotting.county_map_title(*args)
+
+
+def test_drawing_twice_gives_identical_png_bytes(tmp_path, monkeypatch):
+    monkeypatch.setenv(paths.OUTPUT_ENV, str(tmp_path))
+    written = []
+    for name in ("first", "second"):
+        fig, _, _ = draw("WISCONSIN", list(two_kinds("WISCONSIN")), two_kinds("WISCONSIN"))
+        written.append(plotting.save_figure(fig, name, source="test").read_bytes())
+    assert written[0] == written[1]
+
+
+MN = geo.county_shapes("MINNESOTA")
+
+
+@pytest.mark.parametrize(
+    "shapes,kinds,labels,error,match",
+    [
+        ({}, [], None, ValueError, "no county shapes to draw"),
+        (MN, ["99999"], None, ValueError, "not among the 87 county shapes"),
+        (MN, {"27021": COUNTY_AGENCY, "55009": COUNTY_AGENCY}, None, ValueError, "'55009'"),
+        (MN, [], {"27": "Cass"}, ValueError, "labels name 1 FIPS not among"),
+        (MN, {"27021": "sheriff only"}, None, ValueError, "unknown county kind 'sheriff only'"),
+        (MN, "27021", None, TypeError, "not one string"),
+        (MN, [], {"27021": "  "}, ValueError, "empty label for FIPS 27021"),
+        ({"27021": [[(0, 0), (1, 0), (1, 1), (0, 0)]]}, [], None, TypeError, "not a shapely Polygon"),
+        ({"27021": shapely.Polygon()}, [], None, ValueError, "is empty"),
+    ],
+)
+def test_county_map_bad_inputs(shapes, kinds, labels, error, match):
+    fig, ax = plt.subplots()
+    try:
+        with pytest.raises(error, match=match):
+            plotting.county_map(ax, shapes, kinds, labels)
+    finally:
+        plt.close(fig)
+
+
+def test_wrap_to_width_balances_lines():
+    def measure(text, size, weight="normal"):
+        return len(text) * 5.0, 10.0
+
+    assert plotting.wrap_to_width("aaaa bbbb cccc dd", 80, measure, 10) == "aaaa bbbb\ncccc dd"  # not 3 + 1 words
+    assert plotting.wrap_to_width("short", 80, measure, 10) == "short"
+    assert plotting.wrap_to_width("unbreakablewordthatislong x", 40, measure, 10) == "unbreakablewordthatislong\nx"
+    assert plotting.wrap_to_width("one\ntwo", 80, measure, 10) == "one\ntwo"
+
+
+# --------------------------------------------------------------------------- ranked bars
+
+GROUPS = {"Florida and Texas": ["FLORIDA", "TEXAS"],
+          "Wisconsin, Iowa and the Dakotas": ["WISCONSIN", "IOWA", "NORTH DAKOTA", "SOUTH DAKOTA"]}
+
+
+@lru_cache(maxsize=1)
+def state_table() -> pd.DataFrame:
+    return ice.state_counts(article_sheet())
+
+
+@pytest.mark.parametrize("chosen,show_zero", [("MINNESOTA", False), ("CALIFORNIA", False), ("IOWA", True)])
+def test_state_bars_labels_do_not_overlap(chosen, show_zero):
+    plotting.use_style()
+    fig, ax = plt.subplots()
+    result = plotting.state_bars(ax, state_table(), chosen, GROUPS, show_zero=show_zero)
+    ax.set_title("title")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    texts = list(ax.get_yticklabels()) + [t for t in ax.texts if t.get_text()]  # bar labels and the note
+    assert all(t in texts for t in result.bar_labels)
+    assert_no_overlap_figure(texts, renderer)
+    legend = result.legend.get_window_extent(renderer)
+    for t in texts + list(ax.patches):
+        assert not legend.overlaps(t.get_window_extent(renderer)), t
+    table = state_table()
+    name = geo.state_info(chosen)["name"]
+    assert name in result.shown  # the chosen state is drawn, even with none
+    zero = sorted(table.loc[table["agreements"] == 0, "name"])
+    if show_zero:
+        assert result.left_off == [] and result.note == "" and len(result.shown) == len(table)
+    else:
+        assert result.left_off == [n for n in zero if n != name]
+        assert result.note.startswith(f"Not shown: {len(result.left_off)} states and territories with no agreements")
+        assert all(n in result.note for n in result.left_off)
+        assert len(result.shown) == len(table) - len(result.left_off)
+    values = [int(table.loc[table["name"] == n, "agreements"].iloc[0]) for n in result.shown]
+    assert values == sorted(values, reverse=True)
+    plt.close(fig)
+
+
+def assert_no_overlap_figure(texts, renderer) -> None:
+    b = boxes_px(texts, renderer)
+    dx = np.minimum(b[:, None, 2], b[None, :, 2]) - np.maximum(b[:, None, 0], b[None, :, 0])
+    dy = np.minimum(b[:, None, 3], b[None, :, 3]) - np.maximum(b[:, None, 1], b[None, :, 1])
+    hit = np.triu((dx > 0) & (dy > 0), k=1)
+    assert not hit.any(), [(texts[i].get_text(), texts[j].get_text()) for i, j in zip(*np.nonzero(hit))][:5]
+
+
+@pytest.mark.parametrize(
+    "change,kwargs,error,match",
+    [
+        (lambda t: t.drop(columns="name"), {}, ValueError, "lacks column"),
+        (lambda t: pd.concat([t, t.head(1)]), {}, ValueError, "repeated"),
+        (lambda t: t.assign(agreements=t["agreements"] - 1000), {}, ValueError, "whole numbers >= 0"),
+        (lambda t: t.assign(agreements=t["agreements"] + 0.5), {}, ValueError, "whole numbers >= 0"),
+        (lambda t: t, {"highlight_state": "MINNESOTTA"}, geo.UnknownStateError, "MINNESOTA"),
+        (lambda t: t[t["state"] != "MINNESOTA"], {"highlight_state": "MINNESOTA"}, ValueError, "not in the table"),
+        (lambda t: t, {"groups": {"x": ["ATLANTIS"]}}, geo.UnknownStateError, "ATLANTIS"),
+        (lambda t: t.assign(agreements=0), {}, ValueError, "no state has any agreements"),
+    ],
+)
+def test_state_bars_bad_inputs(change, kwargs, error, match):
+    fig, ax = plt.subplots()
+    try:
+        with pytest.raises(error, match=match):
+            plotting.state_bars(ax, change(state_table()), **kwargs)
+    finally:
+        plt.close(fig)
