@@ -439,8 +439,11 @@ def add(
     name = source.name
     try:
         sheet = sheets.parse_sheet_name(name)
-    except sheets.SheetFormatError as exc:
-        raise AddError(f"{name}: cannot date this file from its name, so it cannot be pinned. {exc}") from None
+    except ValueError as exc:  # SheetFormatError, or an impossible date such as month 13
+        raise AddError(
+            f"{name}: cannot date this file from its name ({exc}), so it cannot be pinned. Save it under "
+            "ICE's own name, e.g. participatingAgencies01152026am.xlsx (month, day, year, am/pm)."
+        ) from None
     registry = load_registry(registry_path)
     rel = f"{sheets.ICE_FOLDER}{name}"
     sha = file_sha256(source)
@@ -500,8 +503,10 @@ def _added_message(added: Added, registry_path: Path) -> str:
             f"  copied to {paths.relative(added.cached)}; url {e.url}",
             f"Notebooks now verify it by sha256: use sheet=\"{name}\" (or an as_of date on or after {e.published}).",
             f"To commit it:  git add {paths.relative(registry_path)} && git commit -m \"Register ICE sheet {name}\"",
-            f"Other machines fetch it with `make data` from the url above (check that it serves these bytes) "
-            f"or from ${MIRROR_ENV} (copy the file there).",
+            (
+                f"Other machines fetch it with `make data` from the url above (check that it serves these bytes) "
+                f"or from ${MIRROR_ENV} (copy the file there)."
+            ),
         ]
     )
 

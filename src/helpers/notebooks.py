@@ -151,7 +151,8 @@ def _kernel_manager_class() -> type:
     from jupyter_core.paths import jupyter_runtime_dir
     from traitlets import default
 
-    ipc = os.name == "posix" and len(jupyter_runtime_dir()) + len("/kernel-" + "0" * 36 + "-ipc-99") <= 100
+    runtime = Path(jupyter_runtime_dir())
+    ipc = os.name == "posix" and len(str(runtime / "kernel-0123456789ab-ipc-99")) <= 100
 
     class QuietKernelManager(AsyncKernelManager):  # type: ignore[misc]
         """An AsyncKernelManager for batch runs: IPC transport when possible, no shutdown interrupt."""
@@ -159,6 +160,16 @@ def _kernel_manager_class() -> type:
         @default("transport")
         def _default_transport(self) -> str:
             return "ipc" if ipc else "tcp"
+
+        @default("ip")
+        def _default_ip(self) -> str:
+            if self.transport != "ipc":
+                return "127.0.0.1"
+            # Socket files go to Jupyter's runtime folder, never the notebook's working folder.
+            import uuid
+
+            runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+            return str(runtime / f"kernel-{uuid.uuid4().hex[:12]}-ipc")
 
         async def _async_interrupt_kernel(self) -> None:
             if self.shutting_down:
