@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from datetime import date
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from helpers import data
@@ -72,7 +74,8 @@ def test_tampered_cache_copy_is_set_aside_and_refetched(tmp_path):
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / "f.txt").write_bytes(b"abd\n")
-    path = data.fetch("f.txt", registry=registry, cache=cache, mirror=mirror, allow_download=False)
+    with pytest.warns(data.RawDataWarning, match=r"sha256 check failed: the cached copy .*f.txt.* moved to .*f.txt.rejected"):
+        path = data.fetch("f.txt", registry=registry, cache=cache, mirror=mirror, allow_download=False)
     assert path.read_bytes() == good
     assert (cache / "f.txt.rejected").read_bytes() == b"abd\n", "the bad copy is kept aside, not lost"
 
@@ -128,3 +131,60 @@ def test_malformed_registry_is_reported(tmp_path):
     bad.write_text("path,sha256\nx,abc\n")
     with pytest.raises(data.RegistryError, match="missing columns"):
         data.load_registry(bad)
+
+
+# ---------------------------------------------------------------- pinning a downloaded sheet (helpers.data add)
+
+HEADER = ["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "COUNTY", "SUPPORT TYPE", "SIGNED"]
+ROWS = [
+    ["MINNESOTA", "Cass County Sheriff's Office", "County", "Cass", "Task Force Model", date(2025, 2, 28)],
+    ["IOWA", "Iowa State Patrol", "State Agency", "Polk", "Task Force Model", date(2025, 3, 3)],
+]
+
+
+def build_sheet(folder: Path, name: str = "participatingAgencies01152026am.xlsx", rows: list[list] | None = None) -> Path:
+    """A small ICE participating sheet built by the test (new bytes, ICE's naming)."""
+    wb = openpyxl.Workbook()
+    for row in [HEADER, *(ROWS if rows is None else rows)]:
+        wb.active.append(row)
+    folder.mkdir(parents=True, exist_ok=True)
+    wb.save(folder / name)
+    return folder / name
+
+
+@pytest.fixture()
+def registry_copy(tmp_path) -> Path:
+    """A temporary copy of the registry: tests never write the real one."""
+    copy = tmp_path / "registry.csv"
+    copy.write_bytes(data.paths.REGISTRY.read_bytes())
+    return copy
+
+
+def test_add_pins_a_new_sheet(tmp_path, registry_copy):
+    sheet = build_sheet(tmp_path / "downloads")
+    before = registry_copy.read_text().splitlines()
+    added = data.add(sheet, registry_path=registry_copy, cache=tmp_path / "cache")
+    entry = added.entry
+    assert entry.path == "ice-287g/participatingAgencies01152026am.xlsx"
+    assert entry.sha256 == data.file_sha256(sheet) and entry.bytes == sheet.stat().st_size
+    assert entry.published == "2026-01-15" and entry.publisher == data.ICE_PUBLISHER
+    assert entry.url == entry.original_url == "https://www.ice.gov/doclib/about/offices/ero/287g/participatingAgencies01152026am.xlsx"
+    assert (added.kind, added.label, added.rows) == ("participating", "2026-01-15 am", 2)
+    assert (tmp_path / "cache" / entry.path).read_bytes() == sheet.read_bytes()
+    after = registry_copy.read_text().splitlines()
+    new = [line for line in after if line not in before]
+    assert len(new) == 1 and new[0].startswith(entry.path + ",") and len(after) == len(before) + 1
+    assert after[1:] == sorted(after[1:]) and [l for l in after if l != new[0]] == before, "one sorted row added, the rest untouched"
+    registry = data.load_registry(registry_copy)
+    assert registry[entry.path] == entry
+    assert data.fetch("participatingAgencies01152026am.xlsx", registry=registry, cache=tmp_path / "cache", allow_download=False).is_file()
+
+
+def test_add_command_says_what_it_added_and_how_to_commit(tmp_path, registry_copy, capsys):
+    sheet = build_sheet(tmp_path / "downloads", "pendingAgencies01152026pm.xlsx")
+    code = data.main(["add", str(sheet), "--url", "https://example.org/p.xlsx", "--registry", str(registry_copy), "--cache", str(tmp_path / "c")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "added ice-287g/pendingAgencies01152026pm.xlsx" in out and "pending sheet published 2026-01-15 pm" in out
+    assert "url https://example.org/p.xlsx" in out and "git add" in out and "git commit" in out
+    assert data.load_registry(registry_copy)["ice-287g/pendingAgencies01152026pm.xlsx"].original_url.startswith(data.ICE_DOCLIB)

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from helpers import paths
+from helpers import paths, tables
 
 KINDS = ("count", "list", "comparison", "not-from-data")
 VERDICTS = ("reproduced", "differs", "not yet reproduced", "not from data")
@@ -197,8 +197,7 @@ def record(
     store = store or (paths.processed_dir() / RECORD_FILE)
     table = load_recorded(store)
     table = pd.concat([table[table["claim_id"] != claim_id], pd.DataFrame([row])])
-    store.parent.mkdir(parents=True, exist_ok=True)
-    table.sort_values("claim_id").to_csv(store, index=False, lineterminator="\n")
+    tables.write_csv(table, store, sort_by="claim_id")
     return Recorded(claim_id, text, True, f"{claim_id} = {text} (recorded)")
 
 

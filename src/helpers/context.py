@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import data, geo
+from helpers import data, geo, tables
 
 POPULATION = "context/NST-EST2024-ALLDATA.csv"
 
@@ -228,7 +228,4 @@ def write_state_table(table: pd.DataFrame, as_of: str, fb_years: list[int] | Non
     out = table[STATE_TABLE_COLUMNS].sort_values("state").copy()
     for col in ("agreements_per_million", "agencies_per_million", "trump_share", "foreign_born_share"):
         out[col] = out[col].round(decimals)
-    path = state_table_path(as_of, fb_years)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(path, index=False, lineterminator="\n")
-    return path
+    return tables.write_csv(out, state_table_path(as_of, fb_years))

@@ -12,18 +12,25 @@ sha256 is checked every time; a copy that fails is never returned.
 
 Command line::
 
-    python -m helpers.data fetch      # fetch and verify everything, print a table
-    python -m helpers.data list       # the registry as a table
+    python -m helpers.data fetch              # fetch and verify everything, print a table
+    python -m helpers.data list               # the registry as a table
+    python -m helpers.data add PATH [--url U] # pin a downloaded ICE sheet (make add-sheet FILE=PATH)
+
+:func:`add` is how a newly downloaded ICE sheet becomes part of the pinned
+analysis: it checks that the file parses as an ICE sheet and is not already
+registered, copies it into the cache and appends its registry row.
 """
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import hashlib
 import os
 import re
 import shutil
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -67,8 +74,30 @@ class RawFileUnavailableError(RawDataError):
     """No verified copy could be found in the cache, the mirror or online."""
 
 
+class CachedCopyRejectedError(HashMismatchError, RawFileUnavailableError):
+    """The cached copy failed its sha256 check and no verified copy could replace it."""
+
+
 class RegistryError(RawDataError):
     """The registry file itself is malformed."""
+
+
+class AddError(RawDataError):
+    """A file that :func:`add` refuses to register; the message says why and what to do."""
+
+
+class RawDataWarning(UserWarning):
+    """Something about the raw data the user should know, that does not stop the run."""
+
+
+class UnregisteredFileWarning(RawDataWarning):
+    """A file used by path that is not in the registry, so its bytes are not verified."""
+
+
+#: Registry values for an ICE sheet pinned with :func:`add`.
+ICE_PUBLISHER = "U.S. Immigration and Customs Enforcement"
+ICE_LICENSE = "U.S. Government work (public domain)"
+ICE_DOCLIB = "https://www.ice.gov/doclib/about/offices/ero/287g/"
 
 
 @dataclass(frozen=True)
@@ -89,6 +118,8 @@ class Entry:
 def load_registry(path: Path | None = None) -> dict[str, Entry]:
     """Read and validate the registry; returns entries keyed by relative path."""
     path = path or paths.REGISTRY
+    if not Path(path).is_file():
+        raise RegistryError(f"{path}: the raw-data registry file does not exist")
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     missing = [c for c in REGISTRY_COLUMNS if c not in df.columns]
     if missing:
@@ -167,32 +198,45 @@ def fetch(
     checked against the registry sha256:
 
     * a cached copy that fails is moved aside to ``<name>.rejected`` (nothing is
-      deleted) and the file is fetched again;
+      deleted, a :class:`RawDataWarning` says so) and the file is fetched again;
+      if no verified copy can replace it, :class:`CachedCopyRejectedError`
+      says that the hash check failed, for which file, and how to restore it;
     * a mirror copy or download that fails raises :class:`HashMismatchError`
       naming the file, the expected and the actual hash, and is not copied;
     * if nothing is available, :class:`RawFileUnavailableError` names the file,
-      its URL and ``$RAW_DATA_MIRROR``.
+      its URL and ``$RAW_DATA_MIRROR``;
+    * ``$RAW_DATA_MIRROR`` naming a folder that does not exist gives a
+      :class:`RawDataWarning` (once per folder).
     """
     registry = registry if registry is not None else load_registry()
     entry = _lookup(name, registry)
     cache = Path(cache) if cache is not None else paths.RAW
     target = cache / entry.path
+    rejected = target.with_name(target.name + ".rejected")
+    mirror_dir = mirror if mirror is not None else os.environ.get(MIRROR_ENV)
+    if mirror_dir and not Path(mirror_dir).is_dir():
+        _warn_missing_mirror(str(mirror_dir))
 
+    rejected_note = ""
     if target.is_file():
         actual = file_sha256(target)
         if actual == entry.sha256:
             return target
-        rejected = target.with_name(target.name + ".rejected")
         target.replace(rejected)
-        print(
-            f"warning: cached copy of {entry.path} failed its sha256 check "
-            f"(actual {actual}); moved to {paths.relative(rejected)} and fetching again",
-            file=sys.stderr,
+        rejected_note = (
+            f"the cached copy {paths.relative(target)} has sha256 {actual}, not the registered "
+            f"{entry.sha256}; it was moved to {paths.relative(rejected)} (nothing is deleted)"
+        )
+        warnings.warn(f"sha256 check failed: {rejected_note}; fetching a verified copy", RawDataWarning, stacklevel=2)
+    elif rejected.is_file():
+        rejected_note = (
+            f"an earlier cached copy failed its sha256 check and was moved to {paths.relative(rejected)}"
         )
 
-    mirror_dir = mirror if mirror is not None else os.environ.get(MIRROR_ENV)
     mirror_note = f"${MIRROR_ENV}={mirror_dir}" if mirror_dir else f"${MIRROR_ENV} is not set"
-    if mirror_dir:
+    if mirror_dir and not Path(mirror_dir).is_dir():
+        mirror_note += " (no such folder)"
+    elif mirror_dir:
         source = Path(mirror_dir) / entry.path
         if source.is_file():
             actual = file_sha256(source)
@@ -208,6 +252,8 @@ def fetch(
             return target
 
     if not allow_download:
+        if rejected_note:
+            raise _rejected(entry, rejected_note, f"it is not in the mirror ({mirror_note}) and downloads are disabled")
         raise RawFileUnavailableError(
             f"Raw file '{entry.path}' is not in the cache and not in the mirror ({mirror_note}); "
             f"downloads are disabled. Put the file in the mirror or download it from {entry.url}."
@@ -227,6 +273,13 @@ def fetch(
         actual = _actual_hash_from_pooch(str(exc), entry.sha256)
         raise _mismatch(entry, f"download from {entry.url}", actual) from exc
     except Exception as exc:  # network errors of every kind
+        if rejected_note:
+            raise _rejected(
+                entry,
+                rejected_note,
+                f"it is not in the mirror ({mirror_note}) and the download from {entry.url} failed "
+                f"({type(exc).__name__}: {exc})",
+            ) from exc
         raise RawFileUnavailableError(
             f"Raw file '{entry.path}' is not in the cache or the mirror ({mirror_note}) "
             f"and could not be downloaded from {entry.url}: {type(exc).__name__}: {exc}. "
@@ -234,6 +287,49 @@ def fetch(
             "(on this project's machines: ../shared/data/raw)."
         ) from exc
     return target
+
+
+def _rejected(entry: Entry, note: str, reason: str) -> CachedCopyRejectedError:
+    """The error for a cached copy that failed its hash check and could not be replaced."""
+    return CachedCopyRejectedError(
+        f"sha256 check failed for raw file '{entry.path}': {note}. No verified copy could replace it: "
+        f"{reason}. To fix it, point {MIRROR_ENV} at a folder holding the original raw files (on this "
+        f"project's machines: ../shared/data/raw) and run `make data`, or download the file from "
+        f"{entry.url}. Never edit files under {paths.relative(paths.RAW)}/."
+    )
+
+
+_WARNED_MIRRORS: set[str] = set()
+
+
+def _warn_missing_mirror(mirror_dir: str) -> None:
+    """Warn once per folder that ``$RAW_DATA_MIRROR`` names a folder that does not exist."""
+    if mirror_dir in _WARNED_MIRRORS:
+        return
+    _WARNED_MIRRORS.add(mirror_dir)
+    warnings.warn(
+        f"{MIRROR_ENV}={mirror_dir} names a folder that does not exist, so no file can come from it; "
+        "files are taken from the cache or downloaded. Set it to the folder holding the raw files "
+        "(on this project's machines: ../shared/data/raw) or unset it.",
+        RawDataWarning,
+        stacklevel=3,
+    )
+
+
+def warn_unregistered(path: str | Path) -> None:
+    """Warn that a file used by path is not in the registry, naming the command that pins it.
+
+    Inside a notebook the warning is also written to the terminal that runs it
+    (:func:`helpers.paths.start_run` installs that echo).
+    """
+    shown = Path(path).as_posix()
+    warnings.warn(
+        f"{Path(path).name} is not in the raw-data registry ({paths.relative(paths.REGISTRY)}), so its "
+        f"bytes are not verified. To pin it: python -m helpers.data add {shown} "
+        f"(or: make add-sheet FILE={shown})",
+        UnregisteredFileWarning,
+        stacklevel=3,
+    )
 
 
 def _actual_hash_from_pooch(message: str, expected: str) -> str:
@@ -299,17 +395,153 @@ def sources_markdown(registry: Mapping[str, Entry] | None = None) -> str:
     return "\n".join(lines)
 
 
+def default_sheet_url(name: str) -> str:
+    """ICE's own address for a sheet file name (where ICE publishes the current sheets)."""
+    from urllib.parse import quote
+
+    return ICE_DOCLIB + quote(name)
+
+
+@dataclass(frozen=True)
+class Added:
+    """What :func:`add` registered."""
+
+    entry: Entry
+    kind: str  # participating | pending
+    label: str  # publication as printed in the name
+    rows: int
+    cached: Path
+
+
+def add(
+    path: str | Path,
+    *,
+    url: str | None = None,
+    registry_path: Path | None = None,
+    cache: Path | None = None,
+) -> Added:
+    """Pin a downloaded ICE sheet: check it, copy it into the cache, append its registry row.
+
+    The file must carry a name ICE's publication time can be read from
+    (:func:`helpers.sheets.parse_sheet_name`), must parse as an ICE
+    participating or pending sheet (:func:`helpers.ice.load_sheet`) with at
+    least one row, and must not already be registered (same path
+    ``ice-287g/<name>`` or same sha256).  The row's URL is ``url`` or ICE's
+    own address for the name.  Raises :class:`AddError` naming the file, the
+    reason and what to do; nothing is written then.
+    """
+    from helpers import ice, sheets, tables
+
+    source = Path(path)
+    registry_path = Path(registry_path) if registry_path is not None else paths.REGISTRY
+    if not source.is_file():
+        raise AddError(f"{path}: no such file. Save the sheet downloaded from ICE and give its path.")
+    name = source.name
+    try:
+        sheet = sheets.parse_sheet_name(name)
+    except ValueError as exc:  # SheetFormatError, or an impossible date such as month 13
+        raise AddError(
+            f"{name}: cannot date this file from its name ({exc}), so it cannot be pinned. Save it under "
+            "ICE's own name, e.g. participatingAgencies01152026am.xlsx (month, day, year, am/pm)."
+        ) from None
+    registry = load_registry(registry_path)
+    rel = f"{sheets.ICE_FOLDER}{name}"
+    sha = file_sha256(source)
+    if rel in registry:
+        same = "the same bytes" if registry[rel].sha256 == sha else f"different bytes (sha256 {registry[rel].sha256})"
+        raise AddError(
+            f"{name}: {rel} is already in the registry with {same}; nothing was added. "
+            + ("Use it as sheet=\"" + name + "\"." if registry[rel].sha256 == sha else
+               "If ICE republished the sheet under the same name, save your copy under another ICE-style name.")
+        )
+    twins = sorted(e.path for e in registry.values() if e.sha256 == sha)
+    if twins:
+        raise AddError(
+            f"{name} has the same bytes (sha256 {sha}) as the registered {twins[0]}; nothing was added. "
+            f"Use it as sheet=\"{Path(twins[0]).name}\"."
+        )
+    try:
+        table = ice.load_sheet(source)
+    except Exception as exc:  # any reason the loader refuses it: layout, values, not a workbook
+        raise AddError(
+            f"{name} does not parse as an ICE {sheet.list} sheet, so it was not added: {type(exc).__name__}: {exc}"
+        ) from exc
+    if table.empty:
+        raise AddError(f"{name} parses but holds no data rows; it was not added.")
+
+    target = (Path(cache) if cache is not None else paths.RAW) / rel
+    if not target.exists() or file_sha256(target) != sha:
+        with paths.atomic_write(target) as tmp:
+            shutil.copyfile(source, tmp)
+            if file_sha256(tmp) != sha:
+                raise AddError(f"{name} changed while it was copied to {paths.relative(target)}; try again.")
+    doclib = default_sheet_url(name)
+    entry = Entry(
+        path=rel,
+        sha256=sha,
+        bytes=source.stat().st_size,
+        url=url or doclib,
+        original_url=doclib,
+        publisher=ICE_PUBLISHER,
+        published=sheet.published.date().isoformat(),
+        license=ICE_LICENSE,
+        description=f"ICE 287(g) {sheet.list} agencies sheet, published {sheet.label} (pinned with helpers.data add)",
+    )
+    rows = pd.read_csv(registry_path, dtype=str, keep_default_na=False)
+    rows = pd.concat([rows, pd.DataFrame([{**entry.__dict__, "bytes": str(entry.bytes)}])], ignore_index=True)
+    tables.write_csv(rows[REGISTRY_COLUMNS], registry_path, sort_by="path")
+    return Added(entry, sheet.list, sheet.label, len(table), target)
+
+
+def _added_message(added: Added, registry_path: Path) -> str:
+    e = added.entry
+    name = Path(e.path).name
+    return "\n".join(
+        [
+            f"added {e.path} to {paths.relative(registry_path)}:",
+            f"  {added.kind} sheet published {added.label}, {added.rows} rows, sha256 {e.sha256}",
+            f"  copied to {paths.relative(added.cached)}; url {e.url}",
+            f"Notebooks now verify it by sha256: use sheet=\"{name}\" (or an as_of date on or after {e.published}).",
+            f"To commit it:  git add {paths.relative(registry_path)} && git commit -m \"Register ICE sheet {name}\"",
+            (
+                f"Other machines fetch it with `make data` from the url above (check that it serves these bytes) "
+                f"or from ${MIRROR_ENV} (copy the file there)."
+            ),
+        ]
+    )
+
+
+def _plain_warning(message, category, filename, lineno, file=None, line=None) -> None:  # type: ignore[no-untyped-def]
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point: ``fetch`` or ``list``."""
-    argv = sys.argv[1:] if argv is None else argv
-    command = argv[0] if argv else "fetch"
+    """Command-line entry point: ``fetch``, ``list`` or ``add PATH [--url URL]``."""
+    parser = argparse.ArgumentParser(prog="python -m helpers.data")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("fetch", help="fetch and verify every registered raw file (the default)")
+    sub.add_parser("list", help="print the registry")
+    add_cmd = sub.add_parser("add", help="pin a downloaded ICE sheet: check, cache and register it")
+    add_cmd.add_argument("path", type=Path, help="the sheet, saved under ICE's own file name")
+    add_cmd.add_argument("--url", help="where the file was downloaded from (default: ICE's address for the name)")
+    add_cmd.add_argument("--registry", type=Path, default=None, help=argparse.SUPPRESS)
+    add_cmd.add_argument("--cache", type=Path, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv if argv is not None else sys.argv[1:])
+    warnings.showwarning = _plain_warning
+    command = args.command or "fetch"
     if command == "list":
         print(pd.DataFrame([e.__dict__ for e in load_registry().values()])[
             ["path", "bytes", "publisher", "published"]].to_string(index=False))
         return 0
-    if command != "fetch":
-        print("usage: python -m helpers.data [fetch|list]", file=sys.stderr)
-        return 2
+    if command == "add":
+        registry_path = args.registry or paths.REGISTRY
+        try:
+            added = add(args.path, url=args.url, registry_path=registry_path, cache=args.cache)
+        except RawDataError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(_added_message(added, registry_path))
+        return 0
     try:
         table = fetch_all()
     except RawDataError as exc:

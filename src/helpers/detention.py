@@ -38,7 +38,7 @@ from typing import Mapping
 
 import pandas as pd
 
-from helpers import data, geo
+from helpers import data, geo, tables
 
 # --------------------------------------------------------------------------- rules and constants
 
@@ -659,6 +659,4 @@ def to_csv(df: pd.DataFrame, path: Path) -> Path:
     out["adp"] = out["adp"].round(2)
     for c in ("first_use", "last_use", "contract_date", "data_as_of"):
         out[c] = out[c].dt.strftime("%Y-%m-%d")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(path, index=False, lineterminator="\n", float_format="%.2f")
-    return path
+    return tables.write_csv(out, path, float_format="%.2f")

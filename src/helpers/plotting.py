@@ -79,8 +79,8 @@ def save_figure(fig: plt.Figure, name: str, source: str | Iterable[str]) -> Path
     text = source if isinstance(source, str) else "; ".join(source)
     fig.text(0.0, -0.01, f"Source: {text}", ha="left", va="top", fontsize=8, color="#555555", wrap=True)
     out = paths.figures_dir() / name
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=DPI, bbox_inches="tight", metadata={"Software": None}, pil_kwargs={"optimize": False})
+    with paths.atomic_write(out) as tmp:  # an interrupted run leaves the previous figure as it was
+        fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None}, pil_kwargs={"optimize": False})
     plt.close(fig)
     return out
 
