@@ -62,6 +62,14 @@ def test_bootstrap_bad_inputs(x, y, reps, match):
         stats.bootstrap_spearman(x, y, reps=reps)
 
 
+@pytest.mark.parametrize(
+    "rho,p,words",
+    [(0.5, 0.01, "rise with"), (-0.5, 0.01, "fall with"), (0.5, 0.05, "show no clear link to"), (-0.9, 0.2, "show no clear link to")],
+)
+def test_direction_words_follow_the_rule(rho, p, words):
+    assert stats.direction(stats.Correlation(rho, p, 51)) == words
+
+
 def test_partial_spearman_removes_a_common_cause():
     rng = np.random.default_rng(5)
     z = rng.normal(size=2000)

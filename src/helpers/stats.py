@@ -161,6 +161,13 @@ def partial_spearman(
     return Correlation(rho, p, n, method="partial Spearman")
 
 
+def direction(c: Correlation, alpha: float = ALPHA) -> str:
+    """Words for a correlation: ``rise with`` / ``fall with`` when ``p < alpha``, else ``show no clear link to``."""
+    if not c.p < alpha:
+        return "show no clear link to"
+    return "rise with" if c.rho > 0 else "fall with"
+
+
 def describe(c: Correlation) -> str:
     """``rho = 0.83 [0.70, 0.90], p = 5.6e-14, n = 51`` (the interval only when there is one)."""
     ci = "" if np.isnan(c.low) else f" [{c.low:.2f}, {c.high:.2f}]"
@@ -370,15 +377,16 @@ def influence(
     refits: Mapping[str, Sequence[str]],
     fb_centre: float,
     fit: Callable[..., CountFit] = fit_negative_binomial,
+    count: str = "agreements",
 ) -> dict[str, CountFit]:
     """The model on every state (``"all states"``) and refitted without each set of ``refits``.
 
     ``refits`` maps a label (``"without Florida and Texas"``) to the states left out.
     The foreign-born centre stays ``fb_centre`` in every refit, so the terms keep their meaning.
     """
-    out = {"all states": fit(table, fb_centre)}
+    out = {"all states": fit(table, fb_centre, count=count)}
     for label, states in refits.items():
-        out[label] = fit(leave_out(table, states), fb_centre)
+        out[label] = fit(leave_out(table, states), fb_centre, count=count)
     return out
 
 
