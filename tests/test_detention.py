@@ -279,3 +279,20 @@ def test_deal_dates_in_words(mn):
     deals = detention.county_deals(mn, detention.counties_for("MINNESOTA", ["Kandiyohi", "Cass"])).set_index("county_name")
     assert detention.deal_dates(deals.loc["Kandiyohi County"]) == "first ICE use 1992-03-13; contract initiation 2002-03-21"
     assert detention.deal_dates(deals.loc["Cass County"]) == "no date on file"
+
+
+def test_type_sentence_keeps_agreement_types_and_says_then_only_in_sequence():
+    history = pd.DataFrame(
+        {
+            "facility_id": ["K"] * 3,
+            "name": ["KARNES"] * 3,
+            "type_detailed": ["DIGSA", "FAMILY", "IGSA"],
+            "first_listed": pd.to_datetime(["2017-11-06", "2017-11-06", "2019-03-25"]),
+            "last_listed": pd.to_datetime(["2017-11-06", "2021-09-27", "2025-09-02"]),
+        }
+    )
+    sentence = detention.type_sentence(history, "K")
+    assert "FAMILY" not in sentence and "; then as IGSA" in sentence
+    overlapping = history.assign(first_listed=pd.to_datetime(["2017-11-06", "2017-11-06", "2017-11-06"]))
+    assert "; and as IGSA" in detention.type_sentence(overlapping, "K")
+    assert detention.type_sentence(history[history["type_detailed"] != "IGSA"], "K") is None

@@ -774,21 +774,27 @@ TYPE_MEANINGS = {
 }
 
 
-def type_sentence(history: pd.DataFrame, facility_id: str) -> str | None:
+def type_sentence(history: pd.DataFrame, facility_id: str, types: tuple[str, ...] = JAIL_TYPES) -> str | None:
     """``SHERBURNE COUNTY JAIL is listed as USMS IGA (...) in files dated ...; then as IGSA (...) in files dated ...``.
 
-    None when every file gives the facility the same type.
+    Only detention-agreement ``types`` count (a family centre's other labels do not); None when
+    those files give the facility one type only. "then" joins types whose listings do not overlap.
     """
-    rows = history[history["facility_id"] == facility_id]
+    rows = history[(history["facility_id"] == facility_id) & history["type_detailed"].isin(types)]
     if rows["type_detailed"].nunique() < 2:
         return None
     parts = []
+    previous_last = None
     for r in rows.itertuples():
         meaning = TYPE_MEANINGS.get(r.type_detailed, "")
         span = (f"in the file dated {r.first_listed:%Y-%m-%d}" if r.first_listed == r.last_listed
                 else f"in files dated {r.first_listed:%Y-%m-%d} to {r.last_listed:%Y-%m-%d}")
-        parts.append(f"{r.type_detailed}{f' ({meaning})' if meaning else ''} {span}")
-    return f"{rows['name'].iloc[0]} is listed as " + "; then as ".join(parts) + "."
+        text = f"{r.type_detailed}{f' ({meaning})' if meaning else ''} {span}"
+        if previous_last is not None:
+            text = ("then as " if previous_last < r.first_listed else "and as ") + text
+        parts.append(text)
+        previous_last = r.last_listed if previous_last is None else max(previous_last, r.last_listed)
+    return f"{rows['name'].iloc[0]} is listed as " + "; ".join(parts) + "."
 
 
 def lowest_dropping_adp(outcomes: pd.DataFrame) -> dict[str, float]:

@@ -88,11 +88,16 @@ def save_figure(fig: plt.Figure, name: str, source: str | Iterable[str], alt: st
 
 
 def figure_title(fig: plt.Figure) -> str | None:
-    """The figure's title text (suptitle, then every axes title), on one line; None if it has none."""
+    """The figure's title text (suptitle, then every axes title), on one line; None if it has none.
+
+    A line break becomes ``"; "`` unless the line ends in punctuation.
+    """
     titles = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) is not None else []
     for ax in fig.axes:
         titles += [ax.get_title(loc) for loc in ("left", "center", "right")]
-    text = " ".join(" ".join(t.split()) for t in titles if t and t.strip())
+    lines = [" ".join(line.split()) for t in titles if t for line in t.splitlines() if line.strip()]
+    # a title's line break is punctuation to a reader: keep it as "; " unless the line already ends in some
+    text = "".join(line if i == 0 else (" " if lines[i - 1][-1] in ",;:." else "; ") + line for i, line in enumerate(lines))
     return text or None
 
 
