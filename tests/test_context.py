@@ -192,6 +192,13 @@ def test_group_rates_and_member_rates():
     assert list(crossings["low_state"]) == ["South Dakota"] and list(crossings["high_state"]) == ["Texas"]
 
 
+def test_state_agency_names_only_when_few():
+    assert context.state_agency_names(MIXED, "IOWA") == "Iowa DPS"
+    assert context.state_agency_names(MIXED, "SOUTH DAKOTA") == "SD DCI; SD Highway Patrol"
+    assert context.state_agency_names(MIXED, "SOUTH DAKOTA", up_to=1) == ""
+    assert context.state_agency_names(MIXED, "TEXAS") == ""  # no agreement typed State
+
+
 def test_group_rates_needs_a_population_for_every_member():
     with pytest.raises(context.JoinError, match="GUAM"):
         context.group_rates(MIXED, POPULATION, {"with a territory": ["TEXAS", "GUAM"]})

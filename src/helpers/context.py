@@ -358,6 +358,20 @@ def member_rates(state_counts: pd.DataFrame, mix: pd.DataFrame, groups: dict[str
     return out
 
 
+#: A member's state agencies are named when there are at most this many (else only counted).
+NAME_STATE_AGENCIES_UP_TO = 3
+
+
+def state_agency_names(agreements_df: pd.DataFrame, state: str, up_to: int = NAME_STATE_AGENCIES_UP_TO) -> str:
+    """The state agencies of ``state`` that hold agreements, ``; ``-joined, when there are at most ``up_to``.
+
+    Empty when there are none or more than ``up_to`` (a long list would bury the count it explains).
+    """
+    rows = agreements_df[(agreements_df["state"] == geo.normalize_state(state)) & (agreements_df["agency_type"] == "State")]
+    names = sorted(set(rows["agency"]))
+    return "; ".join(names) if 0 < len(names) <= up_to else ""
+
+
 def rate_crossings(members: pd.DataFrame, high: str, low: str) -> pd.DataFrame:
     """Pairs where a state of group ``low`` has a higher rate per million than a state of group ``high``.
 
