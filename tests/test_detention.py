@@ -189,3 +189,110 @@ def test_a_state_without_287g_counties_gets_an_empty_deals_table(mn):
     assert deals.empty and list(deals.columns) == detention.DEAL_COLUMNS
     assert deals["first_use"].dt.year.empty and deals["long_standing"].dtype == bool
     assert detention.long_standing_counties(deals) == []
+
+
+# ----------------------------------------------------------------------------- caveats the data demand
+
+def test_partial_years_mark_year_to_date_rows(mn):
+    part = detention.partial_years(mn)
+    kandi = part[part["facility_id"].str.startswith("KANDIMN")].set_index("fiscal_year")
+    # FY2018 for Kandiyohi comes from the 11/06/2017 list: five weeks of the fiscal year
+    assert kandi.loc[2018, "weeks"] == 5 and kandi.loc[2018, "adp"] == pytest.approx(11.2, abs=0.1)
+    assert kandi.loc[2025, "data_as_of"] == pd.Timestamp("2025-09-02") and kandi.loc[2025, "weeks"] == 48
+    full = detention.preferred(mn)
+    assert not part.merge(full[full["period"] == "full year"], on=["facility_id", "fiscal_year"]).shape[0]
+    assert detention.fiscal_year_start(2018) == pd.Timestamp("2017-10-01")
+
+
+def _deals(rows: list[tuple[str, int | None, int | None, float, bool]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["county_name", "since", "first_fy_used", "adp_active_year", "long_standing"])
+    for c in ("since", "first_fy_used"):
+        frame[c] = frame[c].astype("Int64")
+    return frame
+
+
+DEALS = _deals(
+    [
+        ("Old County", 1990, 2009, 50.0, True),  # old deal, old holding, busy
+        ("Recent County", 1992, 2018, 100.0, True),  # old deal, recent holding
+        ("Dormant County", 1991, 2009, 1.35, True),  # old deal, nearly empty last year
+        ("New County", 2022, 2023, 5.0, False),
+        ("None County", None, None, 0.0, False),
+    ]
+)
+
+
+def test_recent_holding_finds_old_deals_with_new_detainees():
+    out = detention.recent_holding(DEALS)
+    assert out["county_name"].tolist() == ["Recent County"]
+    assert detention.recent_holding(DEALS, years=3).empty
+
+
+@pytest.mark.parametrize(
+    "basis,years,adp,expected",
+    [
+        ("deal", 10, 0.0, "Dormant, Old, Recent"),
+        ("deal", 10, 5.0, "Old, Recent"),
+        ("deal", 2, 1.0, "Dormant, New, Old, Recent"),
+        ("holding", 10, 0.0, "Dormant, Old"),
+        ("holding", 10, 5.0, "Old"),
+        ("holding", 30, 0.0, "none"),
+    ],
+)
+def test_rule_outcomes_by_threshold(basis, years, adp, expected):
+    out = detention.rule_outcomes(DEALS, years=(years,), min_adp=(adp,), bases=(basis,))
+    assert out["counties"].item() == expected
+    assert out["n"].item() == (0 if expected == "none" else len(expected.split(", ")))
+
+
+def test_rule_outcomes_mark_the_stated_rule_and_reject_unknown_bases():
+    out = detention.rule_outcomes(DEALS)
+    stated = out[out["stated"]]
+    assert len(stated) == 1
+    assert stated[["basis", "since_at_most", "adp_above"]].iloc[0].tolist() == [
+        "deal", detention.REFERENCE_YEAR - detention.LONG_STANDING_YEARS, 0.0]
+    with pytest.raises(ValueError, match="unknown basis"):
+        detention.rule_outcomes(DEALS, bases=("contract",))
+
+
+def test_sherburne_is_a_usms_iga_in_2017_and_an_igsa_from_2019(mn):
+    history = detention.type_history(mn)
+    sherb = history[history["facility_id"].str.startswith("SHERBMN")].set_index("type_detailed")
+    assert sherb.loc["USMS IGA", "last_listed"] == pd.Timestamp("2017-11-06")
+    assert sherb.loc["IGSA", "first_listed"] == pd.Timestamp("2019-03-25")
+    fid = sherb["facility_id"].iloc[0]
+    sentence = detention.type_sentence(history, fid)
+    assert "USMS IGA" in sentence and "IGSA" in sentence and sentence.index("USMS IGA") < sentence.index("IGSA (")
+    freeborn = history.loc[history["facility_id"].str.startswith("FREEBMN"), "facility_id"].iloc[0]
+    assert detention.type_sentence(history, freeborn) is None
+
+
+def test_lowest_dropping_adp_names_the_fragile_counties():
+    outcomes = detention.rule_outcomes(DEALS)
+    # 1.35 detainees a day pass ADP > 0 and ADP > 1; the lowest threshold that drops it is ADP > 5
+    assert detention.lowest_dropping_adp(outcomes) == {"Dormant": 5.0}
+    with pytest.raises(ValueError, match="exactly one row"):
+        detention.lowest_dropping_adp(outcomes.assign(stated=False))
+
+
+def test_deal_dates_in_words(mn):
+    deals = detention.county_deals(mn, detention.counties_for("MINNESOTA", ["Kandiyohi", "Cass"])).set_index("county_name")
+    assert detention.deal_dates(deals.loc["Kandiyohi County"]) == "first ICE use 1992-03-13; contract initiation 2002-03-21"
+    assert detention.deal_dates(deals.loc["Cass County"]) == "no date on file"
+
+
+def test_type_sentence_keeps_agreement_types_and_says_then_only_in_sequence():
+    history = pd.DataFrame(
+        {
+            "facility_id": ["K"] * 3,
+            "name": ["KARNES"] * 3,
+            "type_detailed": ["DIGSA", "FAMILY", "IGSA"],
+            "first_listed": pd.to_datetime(["2017-11-06", "2017-11-06", "2019-03-25"]),
+            "last_listed": pd.to_datetime(["2017-11-06", "2021-09-27", "2025-09-02"]),
+        }
+    )
+    sentence = detention.type_sentence(history, "K")
+    assert "FAMILY" not in sentence and "; then as IGSA" in sentence
+    overlapping = history.assign(first_listed=pd.to_datetime(["2017-11-06", "2017-11-06", "2017-11-06"]))
+    assert "; and as IGSA" in detention.type_sentence(overlapping, "K")
+    assert detention.type_sentence(history[history["type_detailed"] != "IGSA"], "K") is None

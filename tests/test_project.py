@@ -51,7 +51,13 @@ def test_notebook_conventions(path):
     assert all(c.get("outputs") is not None for c in code)
     errors = [o for c in code for o in c["outputs"] if o["output_type"] == "error"]
     assert not errors, "committed notebooks ran without errors"
-    assert any(o.get("name") == "stdout" for o in code[-1]["outputs"]), "the last cell states the answer"
+    # the last cell states the answer as a rendered Markdown sentence (helpers.text.say), not as printed text
+    last = code[-1]
+    rendered = [o for o in last["outputs"] if "text/markdown" in o.get("data", {})]
+    assert rendered, "the last cell states the answer with helpers.text.say (a Markdown output)"
+    assert "text.say(" in "".join(last["source"]), "the closing sentence is built with helpers.text.say"
+    assert not any(o.get("name") == "stdout" for o in last["outputs"]), "the closing sentence is not printed"
+    assert "".join(rendered[-1]["data"]["text/markdown"]).strip(), "the closing sentence is empty"
 
 
 @pytest.mark.parametrize(

@@ -660,3 +660,164 @@ def to_csv(df: pd.DataFrame, path: Path) -> Path:
     for c in ("first_use", "last_use", "contract_date", "data_as_of"):
         out[c] = out[c].dt.strftime("%Y-%m-%d")
     return tables.write_csv(out, path, float_format="%.2f")
+
+
+# --------------------------------------------------------------------------- caveats the data demand
+
+
+def fiscal_year_start(fiscal_year: int) -> pd.Timestamp:
+    """First day of a federal fiscal year (FY2018 starts 2017-10-01)."""
+    return pd.Timestamp(year=int(fiscal_year) - 1, month=10, day=1)
+
+
+def partial_years(df: pd.DataFrame) -> pd.DataFrame:
+    """Preferred facility-years that cover only part of the fiscal year (``period = "year to date"``).
+
+    Columns: facility_id, name, fiscal_year, adp, data_as_of, weeks (whole weeks from the
+    fiscal year's first day to the file's data cut-off), source_file. An ADP of a
+    partial year is an average over those weeks only, not over the whole year.
+    """
+    pref = preferred(df)
+    part = pref[pref["period"] == "year to date"].copy()
+    part["weeks"] = [
+        int((as_of - fiscal_year_start(fy)).days // 7) for fy, as_of in zip(part["fiscal_year"], part["data_as_of"])
+    ]
+    cols = ["facility_id", "name", "fiscal_year", "adp", "data_as_of", "weeks", "source_file"]
+    return part[cols].sort_values(["facility_id", "fiscal_year"]).reset_index(drop=True)
+
+
+def recent_holding(deals: pd.DataFrame, years: int = LONG_STANDING_YEARS) -> pd.DataFrame:
+    """Long-standing deals whose jail held ICE detainees only recently.
+
+    A county of :func:`county_deals` whose deal is long-standing by the rule but whose
+    first fiscal year with ADP > 0 (``first_fy_used``) is later than ``REFERENCE_YEAR - years``:
+    the agreement is old, the holding is not. Columns: county_name, since, first_fy_used.
+    """
+    old = deals[deals["long_standing"] & deals["first_fy_used"].notna()]
+    recent = old[old["first_fy_used"] > REFERENCE_YEAR - years]
+    return recent[["county_name", "since", "first_fy_used"]].reset_index(drop=True)
+
+
+#: Thresholds tried by :func:`rule_outcomes`: years before REFERENCE_YEAR, and the ADP the jail must exceed
+#: in ACTIVE_FISCAL_YEAR.
+RULE_YEARS = (5, 10, 15)
+RULE_MIN_ADP = (0.0, 1.0, 5.0, 10.0)
+#: What the years count from: the deal's earliest date (the rule) or the first fiscal year with detainees.
+RULE_BASES = {
+    "deal": "first use, contract date or first fiscal year with detainees",
+    "holding": "first fiscal year with detainees (files start at FY2009)",
+}
+
+
+def rule_outcomes(
+    deals: pd.DataFrame,
+    years: tuple[int, ...] = RULE_YEARS,
+    min_adp: tuple[float, ...] = RULE_MIN_ADP,
+    bases: tuple[str, ...] = tuple(RULE_BASES),
+) -> pd.DataFrame:
+    """Which counties a "long-standing deal" rule keeps, for other thresholds than the stated ones.
+
+    For each basis (``deal``: the deal's earliest evidence, ``since``; ``holding``: the first
+    fiscal year with detainees, ``first_fy_used``), each number of ``years`` before
+    :data:`REFERENCE_YEAR` and each ADP the jail must exceed in :data:`ACTIVE_FISCAL_YEAR`:
+    the counties that qualify. ``stated`` marks the package's own rule. Columns: basis,
+    since_at_most, adp_above, counties, n, stated.
+    """
+    unknown = sorted(set(bases) - set(RULE_BASES))
+    if unknown:
+        raise ValueError(f"unknown basis {unknown}; known: {list(RULE_BASES)}")
+    column = {"deal": "since", "holding": "first_fy_used"}
+    rows = []
+    for basis in bases:
+        for y in years:
+            for adp in min_adp:
+                start = deals[column[basis]]
+                ok = start.notna() & (start <= REFERENCE_YEAR - y) & (deals["adp_active_year"] > adp)
+                names = sorted(re.sub(r"\s+County$", "", n) for n in deals.loc[ok.fillna(False).astype(bool), "county_name"])
+                rows.append(
+                    {"basis": basis, "since_at_most": REFERENCE_YEAR - y, "adp_above": adp,
+                     "counties": ", ".join(names) or "none", "n": len(names),
+                     "stated": basis == "deal" and y == LONG_STANDING_YEARS and adp == 0}
+                )
+    return pd.DataFrame(rows)
+
+
+def type_history(df: pd.DataFrame, facility_ids: list[str] | None = None) -> pd.DataFrame:
+    """How each ICE file types a facility (e.g. ``USMS IGA`` in the 2017 lists, ``IGSA`` from 2019).
+
+    One row per facility and printed type: facility_id, name, type_detailed, first_listed,
+    last_listed (data cut-offs of the files that print it) and files. ICE's own files only
+    (Vera's table is a third party's coding).
+    """
+    ice_rows = df[df["fiscal_year"].notna()]
+    if facility_ids is not None:
+        ice_rows = ice_rows[ice_rows["facility_id"].isin(facility_ids)]
+    names = facilities(df).set_index("facility_id")["name"]
+    out = (
+        ice_rows[ice_rows["type_detailed"] != ""]
+        .groupby(["facility_id", "type_detailed"])
+        .agg(first_listed=("data_as_of", "min"), last_listed=("data_as_of", "max"),
+             files=("source_file", lambda s: "; ".join(sorted(set(s)))))
+        .reset_index()
+    )
+    out.insert(1, "name", out["facility_id"].map(names))
+    return out.sort_values(["facility_id", "first_listed", "type_detailed"]).reset_index(drop=True)
+
+
+#: What the detention agreement types mean (ICE's facility lists).
+TYPE_MEANINGS = {
+    "IGSA": "an intergovernmental service agreement with ICE",
+    "DIGSA": "a dedicated intergovernmental service agreement with ICE",
+    "USMS IGA": "a U.S. Marshals Service intergovernmental agreement that ICE also uses",
+}
+
+
+def type_sentence(history: pd.DataFrame, facility_id: str, types: tuple[str, ...] = JAIL_TYPES) -> str | None:
+    """``SHERBURNE COUNTY JAIL is listed as USMS IGA (...) in files dated ...; then as IGSA (...) in files dated ...``.
+
+    Only detention-agreement ``types`` count (a family centre's other labels do not); None when
+    those files give the facility one type only. "then" joins types whose listings do not overlap.
+    """
+    rows = history[(history["facility_id"] == facility_id) & history["type_detailed"].isin(types)]
+    if rows["type_detailed"].nunique() < 2:
+        return None
+    parts = []
+    previous_last = None
+    for r in rows.itertuples():
+        meaning = TYPE_MEANINGS.get(r.type_detailed, "")
+        span = (f"in the file dated {r.first_listed:%Y-%m-%d}" if r.first_listed == r.last_listed
+                else f"in files dated {r.first_listed:%Y-%m-%d} to {r.last_listed:%Y-%m-%d}")
+        text = f"{r.type_detailed}{f' ({meaning})' if meaning else ''} {span}"
+        if previous_last is not None:
+            text = ("then as " if previous_last < r.first_listed else "and as ") + text
+        parts.append(text)
+        previous_last = r.last_listed if previous_last is None else max(previous_last, r.last_listed)
+    return f"{rows['name'].iloc[0]} is listed as " + "; ".join(parts) + "."
+
+
+def lowest_dropping_adp(outcomes: pd.DataFrame) -> dict[str, float]:
+    """For each county the stated rule keeps: the lowest ADP threshold (same basis and years) that drops it.
+
+    ``outcomes`` is :func:`rule_outcomes`. Counties kept at every ADP threshold tried are left out.
+    """
+    stated = outcomes[outcomes["stated"]]
+    if len(stated) != 1:
+        raise ValueError("outcomes must hold exactly one row of the stated rule")
+    row = stated.iloc[0]
+    same = outcomes[(outcomes["basis"] == row["basis"]) & (outcomes["since_at_most"] == row["since_at_most"])]
+    out: dict[str, float] = {}
+    for county in [c for c in row["counties"].split(", ") if c != "none"]:
+        dropping = same[~same["counties"].str.split(", ").map(lambda names: county in names)]
+        if len(dropping):
+            out[county] = float(dropping["adp_above"].min())
+    return out
+
+
+def deal_dates(deal: pd.Series) -> str:
+    """``first ICE use 1992-03-13; contract initiation 2002-03-21`` for one row of :func:`county_deals`."""
+    parts = []
+    if pd.notna(deal["first_use"]):
+        parts.append(f"first ICE use {pd.Timestamp(deal['first_use']):%Y-%m-%d}")
+    if pd.notna(deal["contract_date"]):
+        parts.append(f"contract initiation {pd.Timestamp(deal['contract_date']):%Y-%m-%d}")
+    return "; ".join(parts) or "no date on file"

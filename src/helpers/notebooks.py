@@ -61,7 +61,9 @@ def scrub(nb: dict[str, Any]) -> dict[str, Any]:
     if pm is not None:
         meta["papermill"] = {"parameters": pm.get("parameters", {})}
     meta.pop("widgets", None)
-    for cell in nb.get("cells", []):
+    for i, cell in enumerate(nb.get("cells", [])):
+        if nb.get("nbformat_minor", 0) >= 5 or "id" in cell:
+            cell["id"] = f"cell-{i:02d}"  # by position: nbformat would otherwise make up random ids
         cmeta = cell.get("metadata", {})
         cmeta.pop("papermill", None)
         cmeta.pop("execution", None)

@@ -68,10 +68,19 @@ def use_style() -> None:
     )
 
 
-def save_figure(fig: plt.Figure, name: str, source: str | Iterable[str]) -> Path:
+#: PNG text key that holds a figure's alt text (written by :func:`save_figure`, read by :func:`show`).
+ALT_KEY = "Description"
+
+
+def save_figure(fig: plt.Figure, name: str, source: str | Iterable[str], alt: str | None = None) -> Path:
     """Add a source line, save ``figures/<name>.png`` with stable bytes, close the figure.
 
     ``source`` names the raw files or publishers the figure is drawn from.
+    ``alt`` is the figure's alt text, a sentence that states its finding for a
+    reader who cannot see it (default: the figure's title, which by the package's
+    convention states the finding; :func:`figure_title`); it is stored in the PNG
+    itself (text chunk :data:`ALT_KEY`), so :func:`show` and the HTML report find
+    it with the file.
     Returns the written path.
     """
     if not name.endswith(".png"):
@@ -79,17 +88,52 @@ def save_figure(fig: plt.Figure, name: str, source: str | Iterable[str]) -> Path
     text = source if isinstance(source, str) else "; ".join(source)
     fig.text(0.0, -0.01, f"Source: {text}", ha="left", va="top", fontsize=8, color="#555555", wrap=True)
     out = paths.figures_dir() / name
+    metadata: dict[str, str | None] = {"Software": None}
+    if alt is None:
+        alt = figure_title(fig)
+    if alt is not None:
+        alt = " ".join(str(alt).split())
+        if not alt:
+            raise ValueError(f"{name}: alt text is empty; state the figure's finding in a sentence")
+        metadata[ALT_KEY] = alt
     with paths.atomic_write(out) as tmp:  # an interrupted run leaves the previous figure as it was
-        fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None}, pil_kwargs={"optimize": False})
+        fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight", metadata=metadata, pil_kwargs={"optimize": False})
     plt.close(fig)
     return out
 
 
-def show(path: Path):
-    """Display a saved figure in the notebook (the file's own bytes, so output is stable)."""
+def figure_title(fig: plt.Figure) -> str | None:
+    """The figure's title text (suptitle, then every axes title), on one line; None if it has none.
+
+    A line break becomes ``"; "`` unless the line ends in punctuation.
+    """
+    titles = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) is not None else []
+    for ax in fig.axes:
+        titles += [ax.get_title(loc) for loc in ("left", "center", "right")]
+    lines = [" ".join(line.split()) for t in titles if t for line in t.splitlines() if line.strip()]
+    # a title's line break is punctuation to a reader: keep it as "; " unless the line already ends in some
+    text = "".join(line if i == 0 else (" " if lines[i - 1][-1] in ",;:." else "; ") + line for i, line in enumerate(lines))
+    return text or None
+
+
+def alt_text(path: Path) -> str | None:
+    """The alt text stored in a PNG by :func:`save_figure` (None if it has none)."""
+    from PIL import Image as PILImage
+
+    with PILImage.open(path) as im:
+        return getattr(im, "text", {}).get(ALT_KEY)
+
+
+def show(path: Path, alt: str | None = None):
+    """Display a saved figure in the notebook (the file's own bytes, so output is stable).
+
+    ``alt`` (default: the alt text stored in the PNG) goes into the output's
+    metadata, where the HTML report puts it on the ``<img>``.
+    """
     from IPython.display import Image
 
-    return Image(filename=str(path))
+    alt = alt if alt is not None else alt_text(path)
+    return Image(filename=str(path), alt=alt)
 
 
 # --------------------------------------------------------------------------- county maps
