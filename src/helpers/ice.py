@@ -150,9 +150,11 @@ def _corrections() -> dict[str, dict]:
 
 # --------------------------------------------------------------------------- agency identity
 
-#: Words that name the kind of organisation after a role word; "Sheriff's Office" = "Sheriff's Department".
-_ORG_WORDS = {"office", "department", "dept", "dept.", "offices"}
-#: Role words (plural/possessive folded to the singular) after which an organisation word is dropped.
+#: Abbreviations written out before comparing ("Kenneth City PD" = "Kenneth City Police Department").
+_ABBREVIATIONS = {"dept": "department", "pd": "police department", "pct": "precinct", "twp": "township"}
+#: Words that name the kind of organisation after a role word: "Sheriff's Office" = "Sheriff's Department".
+_ORG_WORDS = {"office", "offices", "department"}
+#: Role words (plural or possessive folded to the singular) after which an organisation word is dropped.
 _ROLE_WORDS = {"sheriff": "sheriff", "sheriffs": "sheriff", "police": "police", "constable": "constable",
                "constables": "constable", "marshal": "marshal", "marshals": "marshal"}
 
@@ -161,12 +163,12 @@ _ROLE_WORDS = {"sheriff": "sheriff", "sheriffs": "sheriff", "police": "police", 
 def _agency_identity(name: str) -> str:
     text = name.casefold().replace("&", " and ")
     text = re.sub(r"[\u2018\u2019'`]", "", text)  # sheriff's -> sheriffs
-    text = geo.key(text)  # St. = Saint, punctuation and spacing folded
-    text = re.sub(r"^the ", "", text)
+    text = geo.key(re.sub(r"[^\w\s]", " ", text))  # punctuation separates words; St. = Saint; spacing folded
+    words = [w for word in text.split() for w in _ABBREVIATIONS.get(word, word).split()]
+    text = re.sub(r"^the ", "", " ".join(words))
     text = re.sub(r"\boffice of the (sheriff|constable|marshal)\b", r"\1", text)
-    words = text.split()
     out: list[str] = []
-    for w in words:
+    for w in text.split():
         if w in _ORG_WORDS and out and out[-1] in _ROLE_WORDS.values():
             continue
         out.append(_ROLE_WORDS.get(w, w))
@@ -180,7 +182,8 @@ def agency_key(state: object, agency: object) -> str:
     The rule: a name in ``data/corrections/agency_names.csv`` (keyed on state
     and printed name, with a reason) is replaced by its canonical name; then
     case, spacing, punctuation and apostrophes are ignored, ``&`` = ``and``,
-    ``St.`` = ``Saint``, a leading "The" is dropped, and the organisation word
+    ``St.`` = ``Saint``, the abbreviations Dept, PD, Pct and Twp are written
+    out, a leading "The" is dropped, and the organisation word
     after a role word is dropped with the role word in the singular:
     "Sheriff's Office" = "Sheriff's Department" = "Sheriffs Office" =
     "Office of the Sheriff" -> ``sheriff``; likewise Police, Constable and
