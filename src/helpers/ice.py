@@ -560,6 +560,7 @@ def _check_publication(file: str, sha256: str, table, meta: dict) -> tuple[sheet
         "name_list": name.list,
         "published_label": name.label,
         "published_kind": name.published_kind,
+        "header": meta["header"],
         "worksheet": meta["worksheet"],
         "worksheets": meta["worksheets"],
         "duplicates": [{"file": file, "row": r, "same_as_row": f} for r, f in meta["duplicates"]],
@@ -711,7 +712,8 @@ def count_units(df: pd.DataFrame, by: str | list[str] | None = "state") -> pd.Da
     if by is None and df.empty:  # an empty selection counts zero of every unit
         return pd.DataFrame([{unit: 0 for unit in UNITS}])
     keys = df["agency_key"] if "agency_key" in df.columns else _per_distinct(
-        df.assign(row=0), ["state", "agency"], lambda r, s, a: agency_key(s, a))
+        np.zeros(len(df), dtype=np.int64), [df["state"].to_numpy(dtype=object), df["agency"].to_numpy(dtype=object)],
+        lambda r, s, a: agency_key(s, a))
     work = df.assign(_agency=df["state"] + "|" + pd.Series(keys, index=df.index, dtype=object).astype(str))
     if by is None:
         work = work.assign(_all="all")

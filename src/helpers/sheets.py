@@ -452,7 +452,7 @@ def locate_sheet(sheet: str | Path, registry: dict | None = None) -> tuple[Path,
             return found, entry.path, sha
         same_bytes = [e for e in registry.values() if e.sha256 == sha]
         if same_bytes:
-            return found, same_bytes[0].path, sha
+            return found, min(same_bytes, key=lambda e: (len(e.path), e.path)).path, sha
         warnings.warn(f"{found.name} is not in the raw-data registry; its bytes are not verified", stacklevel=3)
         return found, None, sha
     return data.fetch(entry.path, registry=registry), entry.path, entry.sha256
