@@ -64,6 +64,8 @@ from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from helpers import data, geo, paths, sheets
 from helpers.sheets import (  # noqa: F401  (re-exported: notebooks and tests call ice.*)
@@ -231,6 +233,18 @@ def _per_distinct(rows: np.ndarray, arrays: list[np.ndarray], func: Callable[...
     return results[codes]
 
 
+def _columns_per_distinct(rows: np.ndarray, arrays: list[np.ndarray], func: Callable[..., tuple],
+                          width: int) -> list[np.ndarray]:
+    """Like :func:`_per_distinct` for a ``func`` that returns a tuple of ``width`` values: one array per value."""
+    if len(rows) == 0:
+        return [np.empty(0, dtype=object) for _ in range(width)]
+    codes, first = _distinct(arrays)
+    results = [func(int(rows[i]), *(a[i] for a in arrays)) for i in first]
+    table = np.empty((len(results), width), dtype=object)
+    table[:] = results
+    return [table[:, j][codes] for j in range(width)]
+
+
 def canonical_support_type(printed: object, where: str, blank_ok: bool = False) -> str | None:
     """One of :data:`SUPPORT_TYPES` for a printed support type; raises naming ``where``.
 
@@ -317,14 +331,15 @@ def _state(printed: object) -> str:
 
 
 @lru_cache(maxsize=1 << 16)
-def _county_of(state: str, printed: object, agency: str, agency_type: object) -> tuple[str | None, str]:
-    """County FIPS and rule for a county agency (or one of unknown type); others are not a county's own agency."""
+def _county_of(state: str, printed: object, agency: str, agency_type: object) -> tuple[str | None, str | None, str]:
+    """County FIPS, Census name and matching rule for a county agency (or one of unknown type); other agencies
+    are not a county's own agency."""
     if agency_type in (None, "County"):
         fips, rule = geo.match_county(state, printed, agency)
         if agency_type is None and rule == "no county printed":
             rule = "not a county agency"
-        return fips, rule
-    return None, "not a county agency"
+        return fips, _county_names().get(fips), rule
+    return None, None, "not a county agency"
 
 
 def _duplicates(raw: sheets.RawSheet) -> tuple[np.ndarray, list[list[int]]]:
@@ -346,22 +361,16 @@ def _duplicates(raw: sheets.RawSheet) -> tuple[np.ndarray, list[list[int]]]:
 
 
 def _arrow_type(column: str):
-    import pyarrow as pa
-
     return {"row": pa.int64(), "published": pa.timestamp("us"), "signed": pa.timestamp("us")}.get(column, pa.string())
 
 
 def _arrow_schema(columns: list[str]):
-    import pyarrow as pa
-
     return pa.schema([pa.field(c, _arrow_type(c)) for c in columns])
 
 
 def _normalise(raw: sheets.RawSheet):
     """The content columns of the tidy table (:data:`CONTENT_COLUMNS`) from a raw sheet, as an Arrow table,
     and the facts the name checks need (``meta``)."""
-    import pyarrow as pa
-
     file = raw.file
     keep, duplicates = _duplicates(raw)
     rows = raw.rows[keep]
@@ -393,28 +402,27 @@ def _normalise(raw: sheets.RawSheet):
            .astype(bool)] = None
     # The agency name matters for the county only when none is printed (the agency-name rule of helpers.geo).
     agency_for_county = np.where(pd.isna(county), agency, "")
-    matched = _per_distinct(rows, [state, county, agency_for_county, agency_type],
-                            lambda r, s, c, a, t: _county_of(s, c, a, t))
+    county_fips, county_name, county_match = _columns_per_distinct(
+        rows, [state, county, agency_for_county, agency_type], lambda r, s, c, a, t: _county_of(s, c, a, t), 3)
     blank_ok = raw.list == "pending"
     refs = _state_columns()
     signed = _per_distinct(rows, [col["signed_printed"]], lambda r, p: _signed(p, where(r)))
-    by_state = _distinct([state])
-    by_match = _distinct([matched])
+    state_name, usps, state_fips, state_kind = _columns_per_distinct(rows, [state], lambda r, s: refs[s], 4)
     content = {
         "list": np.full(len(rows), raw.list, dtype=object),
         "row": rows.astype(np.int64),
         "state": state,
-        "state_name": _per_distinct(rows, [state], lambda r, s: refs[s][0], by_state),
-        "usps": _per_distinct(rows, [state], lambda r, s: refs[s][1], by_state),
-        "state_fips": _per_distinct(rows, [state], lambda r, s: refs[s][2], by_state),
-        "state_kind": _per_distinct(rows, [state], lambda r, s: refs[s][3], by_state),
+        "state_name": state_name,
+        "usps": usps,
+        "state_fips": state_fips,
+        "state_kind": state_kind,
         "agency": agency,
         "agency_key": _per_distinct(rows, [state, agency], lambda r, s, a: agency_key(s, a)),
         "agency_type": agency_type,
         "county_printed": county,
-        "county_fips": _per_distinct(rows, [matched], lambda r, m: m[0], by_match),
-        "county_name": _per_distinct(rows, [matched], lambda r, m: _county_names().get(m[0]), by_match),
-        "county_match": _per_distinct(rows, [matched], lambda r, m: m[1], by_match),
+        "county_fips": county_fips,
+        "county_name": county_name,
+        "county_match": county_match,
         "support_type": _per_distinct(rows, [col["support_type_printed"]],
                                       lambda r, p: canonical_support_type(p, where(r), blank_ok=blank_ok)),
         "signed": signed,
@@ -486,8 +494,6 @@ def cache_path(sha256: str, key: str | None = None, folder: Path | None = None) 
 
 
 def _cache_read(target: Path):
-    import pyarrow.parquet as pq
-
     try:
         table = pq.ParquetFile(target).read()
         meta = json.loads(table.schema.metadata[b"ice287g"])
@@ -501,8 +507,6 @@ def _cache_read(target: Path):
 
 def _cache_write(target: Path, table, meta: dict) -> None:
     """Write atomically (a temporary file, then a rename) and drop older versions of the same content."""
-    import pyarrow.parquet as pq
-
     target.parent.mkdir(parents=True, exist_ok=True)
     stored = table.replace_schema_metadata({b"ice287g": json.dumps(meta).encode()})
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
@@ -560,10 +564,10 @@ def _check_publication(file: str, sha256: str, table, meta: dict) -> tuple[sheet
         "name_list": name.list,
         "published_label": name.label,
         "published_kind": name.published_kind,
-        "header": meta["header"],
+        "header": Report(meta["header"]),
         "worksheet": meta["worksheet"],
-        "worksheets": meta["worksheets"],
-        "duplicates": [{"file": file, "row": r, "same_as_row": f} for r, f in meta["duplicates"]],
+        "worksheets": Report(meta["worksheets"]),
+        "duplicates": Report({"file": file, "row": r, "same_as_row": f} for r, f in meta["duplicates"]),
     }
     return name, attrs
 
@@ -571,8 +575,6 @@ def _check_publication(file: str, sha256: str, table, meta: dict) -> tuple[sheet
 def _assemble(publications: list[tuple[str, str]], contents: dict) -> pd.DataFrame:
     """One tidy table for ``publications`` (file, sha256): the cached contents, one after the other, with the
     name columns added; ``attrs["sheets"]`` holds each publication's attrs."""
-    import pyarrow as pa
-
     names, all_attrs, counts = [], [], []
     for file, sha in publications:
         table, meta = contents[sha]
@@ -593,8 +595,16 @@ def _assemble(publications: list[tuple[str, str]], contents: dict) -> pd.DataFra
     }
     columns = [named[c] if c in named else table.column(c) for c in SCHEMA]
     out = pa.Table.from_arrays(columns, schema=_arrow_schema(list(SCHEMA))).to_pandas()
-    out.attrs = {"sheets": all_attrs, "duplicates": [d for a in all_attrs for d in a["duplicates"]]}
+    out.attrs = {"sheets": Report(all_attrs), "duplicates": Report(d for a in all_attrs for d in a["duplicates"])}
     return out
+
+
+class Report(list):
+    """A read-only list kept in ``df.attrs``: pandas deep-copies attrs on every operation, so a report of
+    hundreds of sheets would slow every later step; this list is shared instead of copied."""
+
+    def __deepcopy__(self, memo: dict) -> "Report":
+        return self
 
 
 def _report(attrs: dict, stacklevel: int = 3) -> None:
@@ -711,10 +721,12 @@ def count_units(df: pd.DataFrame, by: str | list[str] | None = "state") -> pd.Da
     """
     if by is None and df.empty:  # an empty selection counts zero of every unit
         return pd.DataFrame([{unit: 0 for unit in UNITS}])
-    keys = df["agency_key"] if "agency_key" in df.columns else _per_distinct(
-        np.zeros(len(df), dtype=np.int64), [df["state"].to_numpy(dtype=object), df["agency"].to_numpy(dtype=object)],
-        lambda r, s, a: agency_key(s, a))
-    work = df.assign(_agency=df["state"] + "|" + pd.Series(keys, index=df.index, dtype=object).astype(str))
+    if "agency_key" in df.columns:
+        keys = df["agency_key"]
+    else:  # a hand-made table: the same identity rule
+        keys = pd.Series(_per_distinct(np.zeros(len(df), dtype=np.int64), [df["state"].to_numpy(dtype=object),
+                         df["agency"].to_numpy(dtype=object)], lambda r, s, a: agency_key(s, a)), index=df.index, dtype="str")
+    work = df.assign(_agency=df["state"] + "|" + keys)
     if by is None:
         work = work.assign(_all="all")
         by = "_all"
