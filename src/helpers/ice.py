@@ -726,9 +726,11 @@ def count_units(df: pd.DataFrame, by: str | list[str] | None = "state") -> pd.Da
     else:  # a hand-made table: the same identity rule
         keys = pd.Series(_per_distinct(np.zeros(len(df), dtype=np.int64), [df["state"].to_numpy(dtype=object),
                          df["agency"].to_numpy(dtype=object)], lambda r, s, a: agency_key(s, a)), index=df.index, dtype="str")
-    work = df.assign(_agency=df["state"] + "|" + keys)
+    by_columns = [] if by is None else [by] if isinstance(by, str) else list(by)
+    work = pd.DataFrame({**{c: df[c] for c in by_columns}, "_agency": df["state"] + "|" + keys,
+                         "county_fips": df["county_fips"]}, index=df.index)  # only the columns counted
     if by is None:
-        work = work.assign(_all="all")
+        work["_all"] = "all"
         by = "_all"
     grouped = work.groupby(by, sort=True)
     out = pd.DataFrame(
@@ -767,9 +769,10 @@ def unmatched(df: pd.DataFrame) -> pd.DataFrame:
 def group_totals(df: pd.DataFrame, groups: dict[str, list[str]]) -> pd.DataFrame:
     """Counting units summed over each named group of states (states normalised and checked)."""
     rows = []
+    counted = df[[c for c in ("state", "agency", "agency_key", "county_fips") if c in df.columns]]
     for label, members in groups.items():
         members = sorted(geo.normalize_state(s) for s in members)
-        part = df[df["state"].isin(members)]
+        part = counted[counted["state"].isin(members)]
         units = count_units(part, by=None)
         rows.append({"group": label, "states": ", ".join(members), **units.iloc[0].to_dict()})
     return pd.DataFrame(rows)
