@@ -57,10 +57,10 @@ import os
 import re
 import uuid
 import warnings
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -77,6 +77,7 @@ from helpers.sheets import (  # noqa: F401  (re-exported: notebooks and tests ca
     SheetFormatError,
     SheetKindError,
     SheetNotFoundError,
+    _clean,  # one cleaning rule for printed values
     catalogue,
     choose_sheet,
     parse_as_of,
@@ -85,7 +86,6 @@ from helpers.sheets import (  # noqa: F401  (re-exported: notebooks and tests ca
     select_sheet,
     versions,
 )
-from helpers.sheets import _clean  # one cleaning rule for printed values
 
 SUPPORT_TYPES = ("Jail Enforcement Model", "Task Force Model", "Warrant Service Officer")
 AGENCY_TYPES = {"county": "County", "municipality": "Municipality", "state": "State", "state agency": "State"}
@@ -603,7 +603,7 @@ class Report(list):
     """A read-only list kept in ``df.attrs``: pandas deep-copies attrs on every operation, so a report of
     hundreds of sheets would slow every later step; this list is shared instead of copied."""
 
-    def __deepcopy__(self, memo: dict) -> "Report":
+    def __deepcopy__(self, memo: dict) -> Report:
         return self
 
 
