@@ -361,7 +361,8 @@ def test_the_cache_is_invalidated_when_bytes_loader_or_corrections_change(tmp_pa
     assert ice.cache_key() != key
     ice.load_sheet(path)
     assert len(calls) == 3
-    assert len(list((tmp_path / "cache").glob("*.parquet"))) == 2, "older versions of a content are removed"
+    assert len(list((tmp_path / "cache").glob("*.parquet"))) == 4  # two contents, tables under three keys
+    assert ice.prune_cache() == 3 and len(list((tmp_path / "cache").glob("*.parquet"))) == 1
 
 
 def test_a_damaged_cache_file_is_parsed_again(tmp_path, monkeypatch):

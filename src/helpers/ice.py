@@ -65,6 +65,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from helpers import data, geo, paths, sheets
@@ -218,11 +219,10 @@ def _distinct(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 def _per_distinct(rows: np.ndarray, arrays: list[np.ndarray], func: Callable[..., object],
                   distinct: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-    """``func(row_number, *values)`` once per distinct combination of the value ``arrays``, broadcast to every row.
+    """``func(label, *values)`` once per distinct combination of the value ``arrays``, broadcast to every row.
 
-    ``rows`` are spreadsheet row numbers: ``row_number`` is the row of the
-    combination's first occurrence, for error messages.  ``distinct`` reuses
-    :func:`_distinct` of the same arrays.
+    ``rows`` labels the rows (e.g. their positions, for error messages): ``label`` is that of the
+    combination's first occurrence.  ``distinct`` reuses :func:`_distinct` of the same arrays.
     """
     if len(rows) == 0:
         return np.empty(0, dtype=object)
@@ -368,48 +368,62 @@ def _arrow_schema(columns: list[str]):
     return pa.schema([pa.field(c, _arrow_type(c)) for c in columns])
 
 
-def _normalise(raw: sheets.RawSheet):
-    """The content columns of the tidy table (:data:`CONTENT_COLUMNS`) from a raw sheet, as an Arrow table,
-    and the facts the name checks need (``meta``)."""
-    file = raw.file
-    keep, duplicates = _duplicates(raw)
-    rows = raw.rows[keep]
-    col = {c: v[keep] for c, v in raw.cells.items()}
-    missing_agency = np.flatnonzero(pd.isna(col["agency"]))
-    if len(missing_agency):
-        raise SheetFormatError(f"{file}, row {int(rows[missing_agency[0]])}: no LAW ENFORCEMENT AGENCY")
+def _normalise(raws: list[sheets.RawSheet]) -> list[tuple]:
+    """The content columns of the tidy table (:data:`CONTENT_COLUMNS`) of each raw sheet, as Arrow tables, and
+    the facts the name checks need (``meta``).
 
-    def where(row: int) -> str:
-        return f"{file}, row {row}"
+    The sheets are normalised together: every distinct printed value (or combination) of all of them is mapped
+    once, so a value that recurs on many sheets costs one lookup.  Errors name the file and the row of the value's
+    first occurrence.
+    """
+    kept, metas = [], []
+    for raw in raws:
+        keep, duplicates = _duplicates(raw)
+        rows = raw.rows[keep]
+        missing_agency = np.flatnonzero(pd.isna(raw.cells["agency"][keep]))
+        if len(missing_agency):
+            raise SheetFormatError(f"{raw.file}, row {int(rows[missing_agency[0]])}: no LAW ENFORCEMENT AGENCY")
+        kept.append(keep)
+        metas.append({"file": raw.file, "list": raw.list, "header": raw.header, "worksheet": raw.worksheet,
+                      "worksheets": raw.worksheets, "duplicates": duplicates, "rows": int(keep.sum())})
+    sizes = [m["rows"] for m in metas]
+    sheet_of = np.repeat(np.arange(len(raws)), sizes)
+    rows = np.concatenate([raw.rows[k] for raw, k in zip(raws, kept)]) if raws else np.empty(0, dtype=np.int64)
+    col = {c: np.concatenate([raw.cells[c][k] for raw, k in zip(raws, kept)]) if raws else np.empty(0, dtype=object)
+           for c in sheets.RAW_COLUMNS[1:]}
+    kinds = np.array([raw.list for raw in raws], dtype=object)[sheet_of]
+    position = np.arange(len(rows))
 
-    def state_of(row: int, printed: object) -> str:
+    def where(i: int) -> str:
+        return f"{raws[sheet_of[i]].file}, row {int(rows[i])}"
+
+    def state_of(i: int, printed: object) -> str:
         try:
             return _state(printed)
         except geo.UnknownStateError as exc:
-            raise SheetFormatError(f"{where(row)}: {exc}") from exc
+            raise SheetFormatError(f"{where(i)}: {exc}") from exc
 
-    state = _per_distinct(rows, [col["state_printed"]], state_of)
+    state = _per_distinct(position, [col["state_printed"]], state_of)
     agency = col["agency"]
     # TYPE: each printed value once; a value that is not a TYPE (e.g. #NA) only through the per-agency corrections.
     printed_type = col["agency_type_printed"]
-    agency_type = _per_distinct(rows, [printed_type], lambda r, t: _type_name(t))
+    agency_type = _per_distinct(position, [printed_type], lambda i, t: _type_name(t))
     odd = np.flatnonzero(pd.isna(agency_type) & pd.notna(printed_type))
     if len(odd):
-        agency_type[odd] = _per_distinct(rows[odd], [state[odd], agency[odd], printed_type[odd]],
-                                         lambda r, s, a, t: _agency_type(s, a, t, where(r)))
+        agency_type[odd] = _per_distinct(odd, [state[odd], agency[odd], printed_type[odd]],
+                                         lambda i, s, a, t: _agency_type(s, a, t, where(i)))
     county = col["county_printed"].copy()
-    county[_per_distinct(rows, [county], lambda r, c: isinstance(c, str) and c.upper() in ("#NA", "N/A", "NA"))
+    county[_per_distinct(position, [county], lambda i, c: isinstance(c, str) and c.upper() in ("#NA", "N/A", "NA"))
            .astype(bool)] = None
     # The agency name matters for the county only when none is printed (the agency-name rule of helpers.geo).
     agency_for_county = np.where(pd.isna(county), agency, "")
     county_fips, county_name, county_match = _columns_per_distinct(
-        rows, [state, county, agency_for_county, agency_type], lambda r, s, c, a, t: _county_of(s, c, a, t), 3)
-    blank_ok = raw.list == "pending"
+        position, [state, county, agency_for_county, agency_type], lambda i, s, c, a, t: _county_of(s, c, a, t), 3)
     refs = _state_columns()
-    signed = _per_distinct(rows, [col["signed_printed"]], lambda r, p: _signed(p, where(r)))
-    state_name, usps, state_fips, state_kind = _columns_per_distinct(rows, [state], lambda r, s: refs[s], 4)
+    state_name, usps, state_fips, state_kind = _columns_per_distinct(position, [state], lambda i, s: refs[s], 4)
+    signed = _per_distinct(position, [col["signed_printed"]], lambda i, p: _signed(p, where(i)))
     content = {
-        "list": np.full(len(rows), raw.list, dtype=object),
+        "list": kinds,
         "row": rows.astype(np.int64),
         "state": state,
         "state_name": state_name,
@@ -417,32 +431,28 @@ def _normalise(raw: sheets.RawSheet):
         "state_fips": state_fips,
         "state_kind": state_kind,
         "agency": agency,
-        "agency_key": _per_distinct(rows, [state, agency], lambda r, s, a: agency_key(s, a)),
+        "agency_key": _per_distinct(position, [state, agency], lambda i, s, a: agency_key(s, a)),
         "agency_type": agency_type,
         "county_printed": county,
         "county_fips": county_fips,
         "county_name": county_name,
         "county_match": county_match,
-        "support_type": _per_distinct(rows, [col["support_type_printed"]],
-                                      lambda r, p: canonical_support_type(p, where(r), blank_ok=blank_ok)),
+        "support_type": _per_distinct(position, [col["support_type_printed"], kinds], lambda i, p, k:
+                                      canonical_support_type(p, where(i), blank_ok=k == "pending")),
         "signed": signed,
         "moa_url": col["moa_url"],
-        "addendum": _per_distinct(rows, [col["addendum"]], lambda r, v: None if v is None else _signed_text(v)),
+        "addendum": _per_distinct(position, [col["addendum"]], lambda i, v: None if v is None else _signed_text(v)),
     }
     table = pa.table({c: pa.array(content[c], type=_arrow_type(c), from_pandas=True) for c in CONTENT_COLUMNS},
                      schema=_arrow_schema(CONTENT_COLUMNS))
-    dated = [d for d in pd.unique(signed) if d is not None]
-    meta = {
-        "file": file,
-        "list": raw.list,
-        "header": raw.header,
-        "worksheet": raw.worksheet,
-        "worksheets": raw.worksheets,
-        "duplicates": duplicates,
-        "rows": len(rows),
-        "max_signed": max(dated).date().isoformat() if dated else None,
-    }
-    return table, meta
+    out, offset = [], 0
+    for i, meta in enumerate(metas):
+        part = table.slice(offset, sizes[i])
+        latest = pc.max(part.column("signed")).as_py()
+        meta["max_signed"] = None if latest is None else latest.date().isoformat()
+        out.append((part, meta))
+        offset += sizes[i]
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -465,7 +475,7 @@ def _cache_dir() -> Path | None:
     return Path(env) if env else CACHE_DIR
 
 
-def cache_key() -> str:
+def cache_key(registry: dict | None = None) -> str:
     """What the cached tidy table of a sheet depends on besides its bytes (16 hex digits).
 
     The hash covers :data:`LOADER_VERSION`, the source of the loading modules
@@ -479,7 +489,7 @@ def cache_key() -> str:
     for path in sorted(paths.CORRECTIONS.glob("*.csv")) + [geo.STATES_CSV]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     try:
-        digest.update(data.resolve(geo.GAZETTEER).sha256.encode())
+        digest.update(data.resolve(geo.GAZETTEER, registry).sha256.encode())
     except data.RawDataError:
         pass
     return digest.hexdigest()[:16]
@@ -511,28 +521,43 @@ def _cache_write(target: Path, table, meta: dict) -> None:
     stored = table.replace_schema_metadata({b"ice287g": json.dumps(meta).encode()})
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
     try:
-        pq.write_table(stored, tmp, compression="snappy")
+        pq.write_table(stored, tmp, compression="snappy", use_dictionary=False, write_statistics=False)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-    sha = target.name.split("-")[0]
-    for old in target.parent.glob(f"{sha}-*.parquet"):
-        if old != target:
-            old.unlink(missing_ok=True)
 
 
-def _content(path: Path, file: str, sha256: str, key: str | None):
-    """The content part of the tidy table (Arrow) and its meta: from the cache, or parsed (and cached)."""
-    target = cache_path(sha256, key)
-    if target is not None:
-        cached = _cache_read(target)
+def prune_cache(key: str | None = None, folder: Path | None = None) -> int:
+    """Delete cached tables made under another :func:`cache_key` (stale: another loader or corrections); returns
+    how many were deleted."""
+    folder = folder if folder is not None else _cache_dir()
+    key = key or cache_key()
+    if folder is None or not folder.is_dir():
+        return 0
+    stale = [e.path for e in os.scandir(folder) if e.name.endswith(".parquet") and not e.name.endswith(f"-{key}.parquet")]
+    for path in stale:
+        Path(path).unlink(missing_ok=True)
+    return len(stale)
+
+
+def _contents(files: dict[str, tuple[Path, str]], key: str | None) -> dict[str, tuple]:
+    """The content part of the tidy table (Arrow) and its meta for each sha256 in ``files`` (-> local path, file
+    name): from the cache, or parsed together (:func:`_normalise`) and cached."""
+    out, todo = {}, []
+    for sha, (path, file) in files.items():
+        target = cache_path(sha, key)
+        cached = _cache_read(target) if target is not None else None
         if cached is not None:
-            return cached
-    table, meta = _normalise(sheets.read_raw(path, file))
-    meta["sha256"] = sha256
-    if target is not None:
-        _cache_write(target, table, meta)
-    return table, meta
+            out[sha] = cached
+        else:
+            todo.append((sha, sheets.read_raw(path, file)))
+    for (sha, _), (table, meta) in zip(todo, _normalise([raw for _, raw in todo])):
+        meta["sha256"] = sha
+        target = cache_path(sha, key)
+        if target is not None:
+            _cache_write(target, table, meta)
+        out[sha] = (table, meta)
+    return out
 
 
 # --------------------------------------------------------------------------- loading
@@ -656,7 +681,7 @@ def load_sheet(path: str | Path, name: str | None = None, *, sha256: str | None 
         raise FileNotFoundError(f"{file}: no such file ({path}); check the path, or run `make data` for a registered sheet")
     sha256 = sha256 or data.file_sha256(path)
     _name(file, sha256)  # an undatable name fails before any parsing
-    out = _assemble([(file, sha256)], {sha256: _content(path, file, sha256, None)})
+    out = _assemble([(file, sha256)], _contents({sha256: (path, file)}, None))
     attrs = {**out.attrs["sheets"][0], "duplicates": out.attrs["duplicates"]}
     if report:
         _report(attrs)
@@ -674,16 +699,16 @@ def load_sheets(names: Iterable[str], registry: dict | None = None) -> pd.DataFr
     sheet's attrs.
     """
     registry = registry if registry is not None else data.load_registry()
-    key = cache_key()
-    publications, contents = [], {}
+    key = cache_key(registry)
+    prune_cache(key)
+    publications, files = [], {}
     for n in names:
         entry = data.resolve(str(n), registry)
         path = data.fetch(entry.path, registry=registry)
         file = Path(entry.path).name
-        if entry.sha256 not in contents:
-            contents[entry.sha256] = _content(path, file, entry.sha256, key)
+        files.setdefault(entry.sha256, (path, file))
         publications.append((file, entry.sha256))
-    out = _assemble(publications, contents)
+    out = _assemble(publications, _contents(files, key))
     for attrs in out.attrs["sheets"]:
         _report(attrs)
     if out.attrs["duplicates"]:

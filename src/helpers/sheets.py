@@ -666,13 +666,8 @@ def _tags(xml: bytes, start: int, tag: str, fast: re.Pattern, keys: tuple[str, s
     for m in _TAG[tag].finditer(xml, start):
         attrs = {k.decode().split(":")[-1]: v for k, v in _ATTR.findall(m.group(0))}
         if keys[0] in attrs and keys[1] in attrs:
-            out.append((attrs[keys[0]], attrs[keys[1]]))
+            out.append((attrs[keys[0]].split(b":")[0], attrs[keys[1]]))  # a range ref "G2:G3" keeps its first cell
     return out
-
-
-def _unescape(value: bytes) -> str:
-    text = value.decode("utf-8")
-    return html.unescape(text) if "&" in text else text
 
 
 def _hyperlinks(path: Path, sheet_name: str) -> dict[str, str]:
@@ -703,7 +698,8 @@ def _hyperlinks(path: Path, sheet_name: str) -> dict[str, str]:
     links = dict(_tags(sheet_rels, 0, "Relationship", _RELATIONSHIP, ("Id", "Target")))
     start = max(xml.rfind(b"</sheetData>"), 0)
     refs = _tags(xml, start, "hyperlink", _HYPERLINK, ("ref", "id"))
-    return {r.split(b":")[0].decode(): _unescape(links[i]) for r, i in refs if i in links}
+    return {r.decode(): (html.unescape(t.decode()) if b"&" in t else t.decode())
+            for r, i in refs if (t := links.get(i)) is not None}
 
 
 @lru_cache(maxsize=1 << 14)
