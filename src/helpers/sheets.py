@@ -626,18 +626,20 @@ def _find_header(rows: list[list]) -> int | None:
 
 def _read_workbook(path: Path, file: str) -> tuple[list[list], int, str, list[str]]:
     """Rows of the worksheet holding ICE's header, its header row index, its name and all worksheet names."""
-    from python_calamine import CalamineWorkbook
+    from python_calamine import CalamineError, CalamineWorkbook
 
     sniff_format(path, file)
     try:
         book = CalamineWorkbook.from_path(str(path))
         names = list(book.sheet_names)
-    except Exception as exc:  # calamine raises its own error types
+    except (CalamineError, OSError, ValueError) as exc:
         raise SheetFormatError(f"{file}: cannot read the workbook ({type(exc).__name__}: {exc})") from exc
+    unreadable = []
     for index, sheet_name in enumerate(names):
         try:
             rows = book.get_sheet_by_index(index).to_python(skip_empty_area=False)
-        except Exception:  # a chart sheet or another worksheet calamine cannot read as cells
+        except (CalamineError, ValueError):  # e.g. a chart sheet: no cells; said in the error below if nothing fits
+            unreadable.append(sheet_name)
             continue
         header = _find_header(rows)
         if header is not None:
@@ -645,6 +647,7 @@ def _read_workbook(path: Path, file: str) -> tuple[list[list], int, str, list[st
     raise SheetFormatError(
         f"{file}: no worksheet holds ICE's header row (STATE and LAW ENFORCEMENT AGENCY in the first 50 rows); "
         f"worksheets: {names or 'none'}" + (f", read in that order starting with '{names[0]}'" if names else "")
+        + (f" ({unreadable} could not be read as cells)" if unreadable else "")
         + ". Check that the file is ICE's participating or pending agencies sheet."
     )
 
