@@ -135,17 +135,20 @@ def test_malformed_registry_is_reported(tmp_path):
 
 # ---------------------------------------------------------------- pinning a downloaded sheet (helpers.data add)
 
-HEADER = ["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "COUNTY", "SUPPORT TYPE", "SIGNED"]
+#: The layout ICE's participating sheets have carried since July 2025 (helpers.sheets.COLUMNS_SINCE).
+HEADER = ["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "COUNTY", "SUPPORT TYPE", "SIGNED", "MOA", "ADDENDUM"]
 ROWS = [
-    ["MINNESOTA", "Cass County Sheriff's Office", "County", "Cass", "Task Force Model", date(2025, 2, 28)],
-    ["IOWA", "Iowa State Patrol", "State Agency", "Polk", "Task Force Model", date(2025, 3, 3)],
+    ["MINNESOTA", "Cass County Sheriff's Office", "County", "Cass", "Task Force Model", date(2025, 2, 28), "link", None],
+    ["IOWA", "Iowa State Patrol", "State Agency", "Polk", "Task Force Model", date(2025, 3, 3), "link", None],
 ]
 
 
-def build_sheet(folder: Path, name: str = "participatingAgencies01152026am.xlsx", rows: list[list] | None = None) -> Path:
-    """A small ICE participating sheet built by the test (new bytes, ICE's naming)."""
+def build_sheet(
+    folder: Path, name: str = "participatingAgencies01152026am.xlsx", rows: list[list] | None = None, header: bool = True
+) -> Path:
+    """A small ICE sheet built by the test (new bytes, ICE's naming); ``rows`` replace the data rows, or every row when ``header`` is False."""
     wb = openpyxl.Workbook()
-    for row in [HEADER, *(ROWS if rows is None else rows)]:
+    for row in ([HEADER] if header else []) + (ROWS if rows is None else rows):
         wb.active.append(row)
     folder.mkdir(parents=True, exist_ok=True)
     wb.save(folder / name)
@@ -180,8 +183,16 @@ def test_add_pins_a_new_sheet(tmp_path, registry_copy):
     assert data.fetch("participatingAgencies01152026am.xlsx", registry=registry, cache=tmp_path / "cache", allow_download=False).is_file()
 
 
+def test_add_refuses_a_sheet_whose_columns_are_the_other_list(tmp_path, registry_copy):
+    sheet = build_sheet(tmp_path / "downloads", "pendingAgencies01152026pm.xlsx")  # participating columns
+    with pytest.raises(data.AddError, match=r"named as a pending sheet but its columns are those of a participating sheet"):
+        data.add(sheet, registry_path=registry_copy, cache=tmp_path / "cache")
+    assert registry_copy.read_bytes() == data.paths.REGISTRY.read_bytes(), "nothing was added"
+
+
 def test_add_command_says_what_it_added_and_how_to_commit(tmp_path, registry_copy, capsys):
-    sheet = build_sheet(tmp_path / "downloads", "pendingAgencies01152026pm.xlsx")
+    pending_rows = [[*r[:5]] for r in ROWS]  # a pending sheet has no SIGNED, MOA or ADDENDUM
+    sheet = build_sheet(tmp_path / "downloads", "pendingAgencies01152026pm.xlsx", rows=[HEADER[:5], *pending_rows], header=False)
     code = data.main(["add", str(sheet), "--url", "https://example.org/p.xlsx", "--registry", str(registry_copy), "--cache", str(tmp_path / "c")])
     out = capsys.readouterr().out
     assert code == 0

@@ -1,8 +1,8 @@
-"""ICE sheet loader, as-of selection, counting units and the article's counts."""
+"""ICE sheet loader: every registered sheet, the tidy table, the parsed-sheet cache, agency identity, counts."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import openpyxl
@@ -18,9 +18,16 @@ HEADER = ["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "COUNTY", "SUPPORT TYPE", "
 GOOD_ROW = ["MINNESOTA", "Cass County Sheriff's Office", "County", "Cass County ", "Task Force Model", date(2025, 2, 28), "link", None]
 
 
-def _all_sheets() -> list[str]:
-    # The 2025 archive is registered (and verified by test_data); reading it is issue #10's loader work.
-    return sorted(p for p in data.load_registry() if p.startswith(ice.ICE_FOLDER) and not p.startswith(ice.ARCHIVE_FOLDER))
+@pytest.fixture(autouse=True)
+def _own_cache(request, monkeypatch):
+    """Tests that write their own workbooks keep the parsed-sheet cache out of data/interim/."""
+    if "tmp_path" in request.fixturenames:
+        monkeypatch.setenv(ice.CACHE_ENV, str(request.getfixturevalue("tmp_path") / "sheet-cache"))
+
+
+def _publications() -> list[str]:
+    """Every registered ICE sheet, one path per publication (file name), the 2025 archive included."""
+    return sheets.catalogue("all")["path"].tolist()
 
 
 def _raw_nonblank_state_rows(path: Path) -> int:
@@ -36,63 +43,57 @@ def article_sheet() -> pd.DataFrame:
     return ice.load_sheet(data.fetch(ARTICLE_SHEET))
 
 
-@pytest.mark.parametrize("path", _all_sheets())
-def test_every_sheet_loads_without_losing_rows(path):
-    local = data.fetch(path)
-    df = ice.load_sheet(local)
-    assert len(df) == _raw_nonblank_state_rows(local)
-    assert list(df.columns) == list(ice.SCHEMA)
-    if df["list"].iloc[0] == "participating":
+@pytest.fixture(scope="module")
+def every_sheet() -> pd.DataFrame:
+    """All registered publications in one table (each content parsed once, or read from the cache)."""
+    return ice.load_sheets(_publications())
+
+
+@pytest.mark.parametrize("path", _publications())
+def test_every_sheet_loads_without_losing_rows(path, every_sheet):
+    file = Path(path).name
+    df = every_sheet[every_sheet["source_file"] == file]
+    attrs = next(a for a in every_sheet.attrs["sheets"] if a["file"] == file)
+    assert len(df) + len(attrs["duplicates"]) == _raw_nonblank_state_rows(data.fetch(path))
+    assert df["state_fips"].notna().all() and df["agency_key"].str.len().gt(0).all()
+    assert df["published"].nunique() == 1 and df["list"].nunique() == 1
+    if attrs["list"] == "participating":
         assert set(df["support_type"]) <= set(ice.SUPPORT_TYPES)
+        blank = pd.isna(sheets.read_raw(data.fetch(path)).body.set_index("row").loc[df["row"], "signed_printed"])
+        assert (df["signed"].isna().to_numpy() == blank.to_numpy()).all(), "SIGNED is missing only where the cell is blank"
+        assert (df["signed"].isna() | (df["signed"].dt.date <= df["published"].dt.date)).all(), "signed after publication"
     else:
         assert set(df["support_type"].dropna()) <= set(ice.SUPPORT_TYPES)
-    assert df["state_fips"].notna().all()
-    assert df["published"].nunique() == 1
-    if df["list"].iloc[0] == "participating" and df["published"].iloc[0] >= pd.Timestamp("2025-03-01"):
-        mn = df[df["state"] == "MINNESOTA"]
-        assert mn["county_fips"].notna().all(), "every Minnesota agreement is matched to a county"
-        assert df["signed"].notna().all()
 
 
-def test_article_date_selects_the_last_october_sheet():
-    assert ice.select_sheet(ARTICLE_DATE) == ARTICLE_SHEET
-    assert ice.select_sheet("2025-10-31") == ARTICLE_SHEET  # pm is the later of the two 10-31 sheets
-    assert ice.select_sheet("2025-11-03") == "ice-287g/participatingAgencies11032025am.xlsx"
-    assert ice.select_sheet(date(2025, 11, 4)) == "ice-287g/participatingAgencies11042025pm.xlsx"
-    assert ice.select_sheet("2025-11-01", kind="pending") == "ice-287g/pendingAgencies10312025pm.xlsx"
-    with pytest.raises(LookupError, match="first one is ParticipatingEntities-20250131031421.xlsx"):
-        ice.select_sheet("2025-01-01")
+def test_every_sheet_has_the_tidy_columns_and_dtypes(every_sheet, article_sheet):
+    for df in (every_sheet, article_sheet):
+        assert list(df.columns) == list(ice.SCHEMA)
+        assert {c: str(t) for c, t in df.dtypes.items()} == {c: str(pd.Series(dtype=t).dtype) for c, t in ice.DTYPES.items()}
+    mn = every_sheet[(every_sheet["state"] == "MINNESOTA") & (every_sheet["published"] >= "2025-03-01")
+                     & (every_sheet["list"] == "participating")]
+    assert mn["county_fips"].notna().all(), "every Minnesota agreement is matched to a county"
 
 
-def test_sheet_parameter_overrides_as_of(tmp_path):
-    assert ice.resolve_sheet("participatingAgencies11042025pm.xlsx", ARTICLE_DATE).name == "participatingAgencies11042025pm.xlsx"
-    with pytest.raises(data.UnknownRawFileError, match="Nearest registered names"):
-        ice.resolve_sheet("participatingAgencies11042025.xlsx", ARTICLE_DATE)
+def test_exact_duplicate_rows_are_dropped_and_reported(every_sheet):
+    """The evidence behind the duplicates rule: ICE's August 2025 sheets repeat two rows verbatim."""
+    dropped = pd.DataFrame(every_sheet.attrs["duplicates"])
+    assert len(dropped) == 16 and dropped["file"].is_unique
+    for d in dropped.itertuples():
+        raw = sheets.read_raw(data.fetch(d.file)).body.set_index("row")
+        assert raw.loc[d.row].equals(raw.loc[d.same_as_row]), d  # every printed cell and the link are equal
+        assert not ((every_sheet["source_file"] == d.file) & (every_sheet["row"] == d.row)).any()
+    assert ice.duplicates_sentence(every_sheet.attrs["duplicates"]).startswith("Dropped 16 exact duplicate rows")
 
 
-@pytest.mark.parametrize(
-    "name,published,label",
-    [
-        ("participatingAgencies10312025pm.xlsx", datetime(2025, 10, 31, 16), "2025-10-31 pm"),
-        ("participatingAgencies10292025pmB.xlsx", datetime(2025, 10, 29, 17), "2025-10-29 pmB"),
-        ("participatingAgencies10212025mid.xlsx", datetime(2025, 10, 21, 12), "2025-10-21 mid"),
-        ("pendingAgencies_20250222.xlsx", datetime(2025, 2, 22), "2025-02-22"),
-        ("ParticipatingEntities-20250131031421.xlsx", datetime(2025, 1, 31, 3, 14, 21), "2025-01-31 03:14"),
-    ],
-)
-def test_publication_time_from_file_name(name, published, label):
-    parsed = ice.parse_sheet_name(name)
-    assert (parsed.published, parsed.label) == (published, label)
-
-
-def test_unparseable_file_name_is_an_error():
-    with pytest.raises(ice.SheetFormatError, match="participatingAgencies10312025pm.xlsx"):
-        ice.parse_sheet_name("participatingAgencies (1).xlsx")
-
-
-def test_same_day_sheets_sort_am_mid_pm():
-    order = [ice.parse_sheet_name(f"participatingAgencies10222025{s}.xlsx").published for s in ("am", "mid", "pm", "pmB")]
-    assert order == sorted(order)
+def test_the_2025_archive_is_read_whole(every_sheet, registry):
+    archive = {Path(p).name for p in registry if p.startswith(ice.ARCHIVE_FOLDER)}
+    assert archive <= set(every_sheet["source_file"])
+    kinds = every_sheet.groupby("source_file")["published_kind"].first()
+    assert kinds["participatingAgencies-20250301180751.xlsx"] == "capture time (upper bound)"
+    assert kinds["participatingAgencies090022025am.xlsx"] == "corrected"
+    pending = every_sheet[every_sheet["source_file"] == "participatingAgencies09222025pm.xlsx"]
+    assert set(pending["list"]) == {"pending"}  # the content decides
 
 
 # ---------------------------------------------------------------- the article's counts
@@ -171,24 +172,10 @@ def test_state_counts_cover_every_state_with_zeros(article_sheet):
     assert (table.set_index("state").loc["CALIFORNIA", ["agreements", "agencies", "counties"]] == 0).all()
 
 
-def test_moa_links_come_from_cell_hyperlinks(article_sheet):
-    links = article_sheet["moa_url"].dropna()
-    assert len(links) > 0.8 * len(article_sheet)
-    assert links.str.match(r"https?://").all()
-    assert not links.str.contains("safelinks|chrome-extension").any()
-
-
-def test_clean_link_unwraps_pasted_wrappers():
-    assert sheets.clean_link("https://gcc02.safelinks.protection.outlook.com/?url=https%3A%2F%2Fwww.ice.gov%2Fdoclib%2Fa.pdf&data=05") == "https://www.ice.gov/doclib/a.pdf"
-    assert sheets.clean_link("chrome-extension://efaidnbmnnnibpcajpcglclefindmkaj/https:/www.ice.gov/doclib/b.pdf") == "https://www.ice.gov/doclib/b.pdf"
-    assert sheets.clean_link("https://www.ice.gov/doclib/c.pdf") == "https://www.ice.gov/doclib/c.pdf"
-    assert sheets.clean_link(None) is None
-
-
 # ---------------------------------------------------------------- bad sheets
 
 
-def _write(tmp_path: Path, rows: list[list], name: str = "participatingAgencies12012025am.xlsx") -> Path:
+def _write(tmp_path: Path, rows: list[list], name: str = "participatingAgencies02162026am.xlsx") -> Path:
     wb = openpyxl.Workbook()
     ws = wb.active
     for row in rows:
@@ -200,7 +187,7 @@ def _write(tmp_path: Path, rows: list[list], name: str = "participatingAgencies1
 
 def test_missing_column_names_file_and_column(tmp_path):
     path = _write(tmp_path, [[h for h in HEADER if h != "SUPPORT TYPE"], GOOD_ROW[:4] + GOOD_ROW[5:]])
-    with pytest.raises(ice.SheetFormatError, match=r"participatingAgencies12012025am.xlsx.*missing column\(s\) \['SUPPORT TYPE'\]"):
+    with pytest.raises(ice.SheetFormatError, match=r"participatingAgencies02162026am.xlsx.*missing column\(s\) \['SUPPORT TYPE'\]"):
         ice.load_sheet(path)
 
 
@@ -209,7 +196,7 @@ def test_renamed_header_is_reported(tmp_path):
     path = _write(tmp_path, [renamed, GOOD_ROW])
     with pytest.raises(ice.SheetFormatError) as err:
         ice.load_sheet(path)
-    assert "missing column(s) ['TYPE']" in str(err.value) and "unknown column(s) ['AGENCY TYPE']" in str(err.value)
+    assert "unknown column(s) ['AGENCY TYPE']" in str(err.value) and "helpers.sheets.COLUMNS" in str(err.value)
 
 
 def test_blank_rows_and_header_rows_in_odd_places(tmp_path):
@@ -232,7 +219,7 @@ def test_blank_rows_and_header_rows_in_odd_places(tmp_path):
 
 def test_unknown_support_type_names_the_row(tmp_path):
     bad = GOOD_ROW[:4] + ["Border Patrol Model"] + GOOD_ROW[5:]
-    with pytest.raises(ice.SheetFormatError, match=r"participatingAgencies12012025am.xlsx, row 3: unknown support type 'Border Patrol Model'"):
+    with pytest.raises(ice.SheetFormatError, match=r"participatingAgencies02162026am.xlsx, row 3: unknown support type 'Border Patrol Model'"):
         ice.load_sheet(_write(tmp_path, [HEADER, GOOD_ROW, bad]))
 
 
@@ -243,7 +230,7 @@ def test_unknown_state_names_the_row(tmp_path):
 
 
 def test_empty_workbook_is_an_error(tmp_path):
-    with pytest.raises(ice.SheetFormatError, match="no header row"):
+    with pytest.raises(ice.SheetFormatError, match="no worksheet holds ICE.s header row"):
         ice.load_sheet(_write(tmp_path, []))
 
 
@@ -262,27 +249,6 @@ def test_row_without_state_is_an_error(tmp_path):
         ice.load_sheet(_write(tmp_path, [HEADER, GOOD_ROW, [None] + GOOD_ROW[1:]]))
 
 
-def test_a_newer_sheet_on_disk_can_be_analysed(tmp_path):
-    path = _write(tmp_path, [HEADER, GOOD_ROW])
-    with pytest.warns(UserWarning, match="not in the raw-data registry"):
-        resolved = ice.resolve_sheet(str(path), ARTICLE_DATE)
-    assert ice.load_sheet(resolved)["county_fips"].tolist() == ["27021"]
-
-
-def test_a_relative_sheet_path_is_found_from_the_project_root(tmp_path, monkeypatch):
-    """Notebooks run inside notebooks/; a path typed at the project root must still be found."""
-    root, elsewhere = tmp_path / "root", tmp_path / "root" / "notebooks"
-    elsewhere.mkdir(parents=True)
-    (root / "output").mkdir()
-    path = _write(root / "output", [HEADER, GOOD_ROW])
-    monkeypatch.setattr(ice.paths, "ROOT", root)
-    monkeypatch.chdir(elsewhere)
-    with pytest.warns(UserWarning, match="not in the raw-data registry"):
-        assert ice.resolve_sheet(str(path.relative_to(root)), ARTICLE_DATE) == root / path.relative_to(root)
-    with pytest.raises(data.UnknownRawFileError, match="not in the raw-data registry"):
-        ice.resolve_sheet("output/participatingAgencies01012026am.xlsx", ARTICLE_DATE)
-
-
 def test_compare_totals_counts_both_sheets_with_the_same_helpers():
     def sheet(label, states):
         return pd.DataFrame({"state": states, "agency": [f"A{i}" for i in range(len(states))],
@@ -299,3 +265,175 @@ def test_compare_totals_counts_both_sheets_with_the_same_helpers():
     assert table.attrs == {"before": "2025-10-31 pm", "after": "2025-12-30 am"}
     with pytest.raises(geo.UnknownStateError):
         ice.compare_totals(before, after, {"x": ["TEXASS"]})
+
+
+def test_an_agreement_signed_after_publication_is_an_error(tmp_path):
+    late = GOOD_ROW[:5] + [date(2026, 6, 1)] + GOOD_ROW[6:]
+    with pytest.raises(ice.SheetFormatError) as err:
+        ice.load_sheet(_write(tmp_path, [HEADER, GOOD_ROW, late]))
+    for words in ("participatingAgencies02162026am.xlsx", "row 3", "signed 2026-06-01", "sheet_names.csv", "signed_dates.csv"):
+        assert words in str(err.value)
+
+
+def test_a_misspelt_type_is_corrected_by_its_printed_value_for_any_agency(tmp_path):
+    rows = [HEADER, GOOD_ROW, ["IOWA", "Any Town Police Department", "Muncipality", "Polk County", "Task Force Model",
+                               date(2025, 5, 1), "link", None]]
+    df = ice.load_sheet(_write(tmp_path, rows))
+    assert df["agency_type"].tolist() == ["County", "Municipality"]
+    assert df["county_match"].tolist() == ["exact", "not a county agency"]
+
+
+def test_a_sheet_on_a_later_worksheet_is_found_and_reported(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.active.title = "Notes"
+    wb.active.append(["Read me first"])
+    data_sheet = wb.create_sheet("Agencies")
+    for row in [HEADER, GOOD_ROW]:
+        data_sheet.append(row)
+    path = tmp_path / "participatingAgencies02162026am.xlsx"
+    wb.save(path)
+    with pytest.warns(UserWarning, match="worksheet 'Agencies', which is read"):
+        df = ice.load_sheet(path)
+    assert df.attrs["worksheet"] == "Agencies" and df.attrs["worksheets"] == ["Notes", "Agencies"]
+    assert df["county_name"].tolist() == ["Cass County"]
+
+
+# ---------------------------------------------------------------- parsed-sheet cache
+
+
+def test_the_cache_is_invisible(tmp_path, monkeypatch):
+    """Parsed (cache off), cold (cache written) and warm (cache read) loads give the same table and dtypes."""
+    path = data.fetch(ARTICLE_SHEET)
+    monkeypatch.setenv(ice.CACHE_ENV, "off")
+    parsed = ice.load_sheet(path)
+    monkeypatch.setenv(ice.CACHE_ENV, str(tmp_path / "cache"))
+    cold = ice.load_sheet(path)
+    assert len(list((tmp_path / "cache").glob("*.parquet"))) == 1
+    monkeypatch.setattr(ice.sheets, "read_raw", lambda *a, **k: pytest.fail("a warm load must not parse"))
+    warm = ice.load_sheet(path)
+    for df in (cold, warm):
+        pd.testing.assert_frame_equal(df, parsed, check_exact=True)
+        assert df.attrs == parsed.attrs
+
+
+def test_the_cache_is_keyed_by_content_and_parses_each_content_once(tmp_path, monkeypatch, registry):
+    monkeypatch.setenv(ice.CACHE_ENV, str(tmp_path / "cache"))
+    same = ["participatingAgencies10312025pm.xlsx", "participatingAgencies10292025pmB.xlsx"]
+    shas = {data.resolve(n, registry).sha256 for n in same}
+    calls = []
+    real = ice.sheets.read_raw
+    monkeypatch.setattr(ice.sheets, "read_raw", lambda *a, **k: calls.append(a) or real(*a, **k))
+    ice.load_sheets(same + same)
+    assert len(calls) == len(shas)
+    key = ice.cache_key()
+    assert sorted(p.name for p in (tmp_path / "cache").glob("*.parquet")) == sorted(f"{s}-{key}.parquet" for s in shas)
+    assert not list((tmp_path / "cache").glob(".*tmp")), "writes are atomic: no temporary file is left"
+
+
+def test_the_cache_is_invalidated_when_bytes_loader_or_corrections_change(tmp_path, monkeypatch):
+    monkeypatch.setenv(ice.CACHE_ENV, str(tmp_path / "cache"))
+    path = _write(tmp_path, [HEADER, GOOD_ROW])
+    first = ice.load_sheet(path)
+    calls = []
+    real = ice.sheets.read_raw
+    monkeypatch.setattr(ice.sheets, "read_raw", lambda *a, **k: calls.append(a) or real(*a, **k))
+    ice.load_sheet(path)
+    assert calls == []  # unchanged: read from the cache
+    # new bytes under the same name: a new sha256, parsed again, and the new rows are seen
+    _write(tmp_path, [HEADER, GOOD_ROW, ["IOWA", "Polk County Sheriff's Office", "County", "Polk County",
+                                         "Jail Enforcement Model", date(2025, 5, 1), "link", None]])
+    assert len(ice.load_sheet(path)) == len(first) + 1 and len(calls) == 1
+    # a new loader version: a new key
+    key = ice.cache_key()
+    monkeypatch.setattr(ice, "LOADER_VERSION", ice.LOADER_VERSION + 1)
+    assert ice.cache_key() != key
+    ice.load_sheet(path)
+    assert len(calls) == 2
+    # a changed correction file: a new key
+    corrections = tmp_path / "corrections"
+    corrections.mkdir()
+    for f in ice.paths.CORRECTIONS.glob("*.csv"):
+        (corrections / f.name).write_bytes(f.read_bytes())
+    monkeypatch.setattr(ice.paths, "CORRECTIONS", corrections)
+    key = ice.cache_key()
+    with open(corrections / "signed_dates.csv", "a") as fh:
+        fh.write('13/13/2025,2025-01-13,"test row"\n')
+    assert ice.cache_key() != key
+    ice.load_sheet(path)
+    assert len(calls) == 3
+    assert len(list((tmp_path / "cache").glob("*.parquet"))) == 4  # two contents, tables under three keys
+    assert ice.prune_cache() == 3 and len(list((tmp_path / "cache").glob("*.parquet"))) == 1
+
+
+def test_a_damaged_cache_file_is_parsed_again(tmp_path, monkeypatch):
+    monkeypatch.setenv(ice.CACHE_ENV, str(tmp_path / "cache"))
+    path = _write(tmp_path, [HEADER, GOOD_ROW])
+    good = ice.load_sheet(path)
+    target = ice.cache_path(data.file_sha256(path))
+    target.write_bytes(target.read_bytes()[:100])  # a half-written file from a killed process
+    pd.testing.assert_frame_equal(ice.load_sheet(path), good)
+
+
+# ---------------------------------------------------------------- agency identity
+
+SAME_AGENCY = [
+    ("WISCONSIN", "Waukesha County Sheriff's Department", "Waukesha County Sheriff's Office"),
+    ("TEXAS", "Walker County Sheriff’s Department", "Walker County Sheriff's Office"),
+    ("MISSOURI", "Pettis County Sheriff's Department", "  pettis county sheriffs office "),
+    ("FLORIDA", "Panama City Police Dept.", "Panama City Police Department"),
+    ("FLORIDA", "Kenneth City PD", "Kenneth City Police Department"),
+    ("FLORIDA", "Florida Fish & Wildlife Conservation Commission", "Florida Fish and Wildlife Conservation Commission"),
+    ("FLORIDA", "St. Johns County Sheriff's Office", "Saint Johns County Sheriff's Office"),
+    ("FLORIDA", "The Sheriff's Office of X County", "Sheriff's Office of X County"),
+    ("IDAHO", "Idaho State Police", "Idaho State Police Department"),
+    ("TEXAS", "Galveston County Constable's Office Pct.1", "Galveston County Constable Precinct 1"),
+    ("TEXAS", "Lampass County Sheriff's Office", "Lampasas County Sheriff's Office"),  # a keyed correction
+    ("ALASKA", "Department of Corrections", "Alaska Department of Corrections"),  # a keyed correction
+]
+DIFFERENT_AGENCIES = [
+    ("TEXAS", "Walker County Sheriff's Office", "Walker Police Department"),
+    ("TEXAS", "Galveston County Constable's Office Pct.1", "Galveston County Constable Precinct 2"),
+    ("TEXAS", "Harris County Constable Precinct 4", "Harris County Constable Precinct 5"),
+    ("FLORIDA", "Melbourne Police Department", "West Melbourne Police Department"),
+    ("FLORIDA", "Palm Beach County Sheriff's Office", "Palm Beach Police Department"),
+    ("FLORIDA", "Florida Department of Financial Services", "Florida Department of Financial Services, Criminal Investigation Division"),
+    ("MINNESOTA", "Cass County Sheriff's Office", "Cass County Attorney's Office"),
+    ("ALABAMA", "Department of Corrections", "Alaska Department of Corrections"),  # corrections are per state
+]
+
+
+@pytest.mark.parametrize("state,a,b", SAME_AGENCY)
+def test_agency_name_variants_are_one_agency(state, a, b):
+    assert ice.agency_key(state, a) == ice.agency_key(state, b)
+
+
+@pytest.mark.parametrize("state,a,b", DIFFERENT_AGENCIES)
+def test_different_agencies_stay_apart(state, a, b):
+    assert ice.agency_key(state, a) != ice.agency_key(state, b)
+
+
+def test_agencies_are_counted_once_whatever_the_name_variant():
+    df = pd.DataFrame({
+        "state": ["WISCONSIN", "WISCONSIN", "TEXAS", "TEXAS", "TEXAS"],
+        "agency": ["Waukesha County Sheriff's Department", "Waukesha County Sheriff's Office",
+                   "Walker County Sheriff’s Department", "Walker County Sheriff's Office", "Walker Police Department"],
+        "county_fips": ["55133", "55133", "48471", "48471", None],
+    })
+    units = ice.count_units(df).set_index("state")["agencies"].to_dict()
+    assert units == {"TEXAS": 2, "WISCONSIN": 1}
+
+
+def test_every_agency_name_correction_names_printed_and_canonical_names_of_real_sheets(every_sheet):
+    table = pd.read_csv(ice.AGENCY_NAME_CORRECTIONS, dtype=str, keep_default_na=False)
+    printed = set(zip(every_sheet["state"], every_sheet["agency"]))
+    for row in table.itertuples():
+        assert (row.state, row.printed) in printed, row.printed
+        assert (row.state, row.agency) in printed, row.agency  # the canonical name is one ICE prints too
+        assert row.reason.strip()
+
+
+def test_agency_keys_on_real_sheets_merge_only_name_variants(every_sheet):
+    """On any one sheet, two rows with the same agency key and support type are rare and listed here."""
+    participating = every_sheet[every_sheet["list"] == "participating"]
+    repeated = participating[participating.duplicated(["source_file", "state", "agency_key", "support_type"], keep=False)]
+    assert set(repeated["agency"]) <= {"Fort Walton Beach Police Department", "St. Cloud Police Department"}

@@ -468,6 +468,13 @@ def add(
         ) from exc
     if table.empty:
         raise AddError(f"{name} parses but holds no data rows; it was not added.")
+    content = str(table["list"].iloc[0])
+    if content != sheet.list:
+        raise AddError(
+            f"{name} is named as a {sheet.list} sheet but its columns are those of a {content} sheet "
+            f"(a participating sheet has SIGNED, MOA or ADDENDUM); it was not added. Save it under ICE's "
+            f"{content} name (e.g. {content}Agencies{sheet.published:%m%d%Y}am.xlsx) after checking which list you downloaded."
+        )
 
     target = (Path(cache) if cache is not None else paths.RAW) / rel
     if not target.exists() or file_sha256(target) != sha:

@@ -1,59 +1,101 @@
-"""ICE 287(g) participating and pending agency sheets: the tidy table, as-of selection, counts.
+"""ICE 287(g) participating and pending agency sheets: the tidy table, the parsed-sheet cache, counts.
 
 :func:`load_sheet` turns one ICE sheet (the 2025 workbooks, the January 2025
-web-page scrape, or a newer sheet a user downloads), as read by
+web-page scrapes, or a newer sheet a user downloads), as read by
 :func:`helpers.sheets.read_raw`, into one tidy table, :data:`SCHEMA`.  One
 row is one row of the sheet: for participating sheets, one agreement (an
 agency and a support type).
 
-What the normalisation does, and why:
+What the normalisation does, and why (each step maps the *distinct* printed
+values of a column once and broadcasts the result, never a Python loop per row;
+errors name the file and the first row holding the value):
 
 * normalises the state through :func:`helpers.geo.normalize_state` and the
   support type to one of :data:`SUPPORT_TYPES` (misspellings only through
   ``data/corrections/support_types.csv``); anything else raises with the row;
+* the agency TYPE to County, Municipality or State (a misspelt TYPE through
+  ``data/corrections/agency_type_names.csv``, keyed on the printed value alone;
+  ``#NA`` for one agency through ``data/corrections/agency_types.csv``);
 * matches the county of county agencies to a Census FIPS code with
   :func:`helpers.geo.match_county`; unmatched rows are kept and flagged;
   state, municipal and other agencies are not a county's own agency;
-* reads SIGNED as a date (typos only through ``data/corrections/signed_dates.csv``).
+* reads SIGNED as a date (typos only through ``data/corrections/signed_dates.csv``,
+  keyed on the printed text, or the ISO date of a date cell);
+* gives every agency an identity, :func:`agency_key` (the ``agencies`` unit);
+* drops **exact duplicate rows** (every printed cell and the MOA link equal to
+  an earlier row of the same sheet), keeping the first: ICE's August 2025
+  sheets repeat two rows verbatim, and one agency x support type is one
+  agreement.  The dropped rows are listed in ``df.attrs["duplicates"]`` and a
+  printed line; they are never counted.
 
-Finding the sheet (:func:`resolve_sheet`, :func:`select_sheet`,
-:func:`catalogue`) and reading the workbook live in :mod:`helpers.sheets`; they
-are re-exported here because the notebooks call them as ``ice.*``.
+Checks that need the file name (:func:`helpers.sheets.parse_sheet_name`):
+the layout rule (:func:`helpers.sheets.check_layout`), the list type (the
+content decides; a name that says otherwise is reported) and **no agreement
+signed after the sheet's publication** (a wrong date in the name, or a SIGNED
+typo: the error says which correction file fixes which).
+
+Parsed sheets are cached by content (:func:`cache_key`): the tidy table of
+each distinct sha256 is written once to ``data/interim/sheets/`` (git-ignored
+Parquet) and read back with the same columns and dtypes; the name columns are
+added on every load.
+
+Finding the sheet (:func:`choose_sheet`, :func:`resolve_sheet`,
+:func:`select_sheet`, :func:`catalogue`) and reading the workbook live in
+:mod:`helpers.sheets`; they are re-exported here because the notebooks call
+them as ``ice.*``.
 
 Counting units are explicit (:func:`count_units`): ``agreements`` (rows),
-``agencies`` (distinct agency names per state) and ``counties`` (distinct
-matched county FIPS codes of county agencies).
+``agencies`` (distinct :func:`agency_key` per state) and ``counties``
+(distinct matched county FIPS codes of county agencies).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import re
+import uuid
+import warnings
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from helpers import data, geo, paths, sheets
 from helpers.sheets import (  # noqa: F401  (re-exported: notebooks and tests call ice.*)
     ARCHIVE_FOLDER,
     ICE_FOLDER,
     REQUIRED,
+    AsOfError,
+    SheetChoice,
     SheetFormatError,
+    SheetKindError,
+    SheetNotFoundError,
+    _clean,  # one cleaning rule for printed values
     catalogue,
+    choose_sheet,
+    parse_as_of,
     parse_sheet_name,
     resolve_sheet,
     select_sheet,
+    versions,
 )
-from helpers.sheets import _clean  # one cleaning rule for printed values
 
 SUPPORT_TYPES = ("Jail Enforcement Model", "Task Force Model", "Warrant Service Officer")
 AGENCY_TYPES = {"county": "County", "municipality": "Municipality", "state": "State", "state agency": "State"}
 SCHEMA = {
     "source_file": "file name of the sheet",
-    "list": "participating or pending",
-    "published": "publication time parsed from the file name (nominal hour for am/mid/pm)",
-    "published_label": "publication as printed in the file name, e.g. '2025-10-31 pm'",
+    "list": "participating or pending: the list type of the content (a sheet with SIGNED/MOA/ADDENDUM is participating)",
+    "published": "publication time from the file name (nominal hour for am/mid/pm; capture time for captures)",
+    "published_label": "publication as printed in the file name, e.g. '2025-10-31 pm'; captures say 'capture (upper bound)'",
+    "published_kind": "how the time was obtained: 'ice name', 'capture time (upper bound)' or 'corrected'",
     "row": "spreadsheet row number (1-based, as Excel shows it)",
     "state": "state or territory, upper case as ICE prints it (typos corrected)",
     "state_name": "state display name",
@@ -61,20 +103,32 @@ SCHEMA = {
     "state_fips": "2-digit state FIPS",
     "state_kind": "state, district or territory",
     "agency": "law enforcement agency, spaces trimmed",
-    "agency_type": "County, Municipality or State (None where the sheet has no TYPE column)",
-    "county_printed": "county as printed (spaces trimmed; None if not printed)",
-    "county_fips": "5-digit Census county FIPS of a county agency (None if not a county agency or unmatched)",
+    "agency_key": "agency identity within the state (helpers.ice.agency_key): the same agency under name variants",
+    "agency_type": "County, Municipality or State (missing where the sheet has no TYPE column)",
+    "county_printed": "county as printed (spaces trimmed; missing if not printed)",
+    "county_fips": "5-digit Census county FIPS of a county agency (missing if not a county agency or unmatched)",
     "county_name": "Census county name for county_fips",
     "county_match": "rule that matched the county (see helpers.geo), 'unmatched', or 'not a county agency'",
-    "support_type": "Jail Enforcement Model, Task Force Model or Warrant Service Officer (None only for a blank cell in a pending sheet)",
+    "support_type": "Jail Enforcement Model, Task Force Model or Warrant Service Officer (missing only for a blank cell in a pending sheet)",
     "signed": "date the agreement was signed (participating sheets)",
     "moa_url": "link to the memorandum of agreement (cell hyperlink), if any",
     "addendum": "ADDENDUM column as printed (sheets from July 2025)",
 }
+#: dtype of every tidy column (text columns are pandas' string dtype, missing values NaN).
+DTYPES = {c: "str" for c in SCHEMA} | {"row": "int64", "published": "datetime64[us]", "signed": "datetime64[us]"}
+#: Columns that come from the file name; the rest come from the bytes and are cached by sha256.
+NAME_COLUMNS = ["source_file", "published", "published_label", "published_kind"]
+CONTENT_COLUMNS = [c for c in SCHEMA if c not in NAME_COLUMNS]
 SUPPORT_CORRECTIONS = paths.CORRECTIONS / "support_types.csv"
 SIGNED_CORRECTIONS = paths.CORRECTIONS / "signed_dates.csv"
 AGENCY_TYPE_CORRECTIONS = paths.CORRECTIONS / "agency_types.csv"
-
+AGENCY_TYPE_NAME_CORRECTIONS = paths.CORRECTIONS / "agency_type_names.csv"
+AGENCY_NAME_CORRECTIONS = paths.CORRECTIONS / "agency_names.csv"
+#: Bump when the tidy table a sheet gives changes in a way the source hash below would not show.
+LOADER_VERSION = 2
+#: Parsed-sheet cache folder (git-ignored); ``$ICE287G_SHEET_CACHE`` names another folder, or ``off``.
+CACHE_DIR = paths.DATA / "interim" / "sheets"
+CACHE_ENV = "ICE287G_SHEET_CACHE"
 
 
 @lru_cache(maxsize=1)
@@ -82,13 +136,113 @@ def _corrections() -> dict[str, dict]:
     support = pd.read_csv(SUPPORT_CORRECTIONS, dtype=str, keep_default_na=False)
     signed = pd.read_csv(SIGNED_CORRECTIONS, dtype=str, keep_default_na=False)
     types = pd.read_csv(AGENCY_TYPE_CORRECTIONS, dtype=str, keep_default_na=False)
+    type_names = pd.read_csv(AGENCY_TYPE_NAME_CORRECTIONS, dtype=str, keep_default_na=False)
+    names = pd.read_csv(AGENCY_NAME_CORRECTIONS, dtype=str, keep_default_na=False)
     return {
         "support": {geo.key(p): s for p, s in zip(support["printed"], support["support_type"])},
         "signed": dict(zip(signed["printed"].str.strip(), signed["signed"])),
         "types": {
             (r.state.strip().upper(), geo.key(r.agency), r.printed.strip()): r.agency_type for r in types.itertuples()
         },
+        "type_names": {p.strip().casefold(): t for p, t in zip(type_names["printed"], type_names["agency_type"])},
+        "agency_names": {
+            (r.state.strip().upper(), _clean(r.printed)): r.agency for r in names.itertuples()
+        },
     }
+
+
+# --------------------------------------------------------------------------- agency identity
+
+#: Abbreviations written out before comparing ("Kenneth City PD" = "Kenneth City Police Department").
+_ABBREVIATIONS = {"dept": "department", "pd": "police department", "pct": "precinct", "twp": "township"}
+#: Words that name the kind of organisation after a role word: "Sheriff's Office" = "Sheriff's Department".
+_ORG_WORDS = {"office", "offices", "department"}
+#: Role words (plural or possessive folded to the singular) after which an organisation word is dropped.
+_ROLE_WORDS = {"sheriff": "sheriff", "sheriffs": "sheriff", "police": "police", "constable": "constable",
+               "constables": "constable", "marshal": "marshal", "marshals": "marshal"}
+
+
+@lru_cache(maxsize=1 << 16)
+def _agency_identity(name: str) -> str:
+    text = name.casefold().replace("&", " and ")
+    text = re.sub(r"[\u2018\u2019'`]", "", text)  # sheriff's -> sheriffs
+    text = geo.key(re.sub(r"[^\w\s]", " ", text))  # punctuation separates words; St. = Saint; spacing folded
+    words = [w for word in text.split() for w in _ABBREVIATIONS.get(word, word).split()]
+    text = re.sub(r"^the ", "", " ".join(words))
+    text = re.sub(r"\boffice of the (sheriff|constable|marshal)\b", r"\1", text)
+    out: list[str] = []
+    for w in text.split():
+        if w in _ORG_WORDS and out and out[-1] in _ROLE_WORDS.values():
+            continue
+        out.append(_ROLE_WORDS.get(w, w))
+    return " ".join(out)
+
+
+@lru_cache(maxsize=1 << 16)
+def agency_key(state: object, agency: object) -> str:
+    """Identity of an agency within a state: the same agency under its name variants gets the same key.
+
+    The rule: a name in ``data/corrections/agency_names.csv`` (keyed on state
+    and printed name, with a reason) is replaced by its canonical name; then
+    case, spacing, punctuation and apostrophes are ignored, ``&`` = ``and``,
+    ``St.`` = ``Saint``, the abbreviations Dept, PD, Pct and Twp are written
+    out, a leading "The" is dropped, and the organisation word
+    after a role word is dropped with the role word in the singular:
+    "Sheriff's Office" = "Sheriff's Department" = "Sheriffs Office" =
+    "Office of the Sheriff" -> ``sheriff``; likewise Police, Constable and
+    Marshal.  Everything else is kept, so a county sheriff and a city police
+    department of the same place, or two constable precincts, stay apart.
+    """
+    state_text = str(state or "").strip().upper()
+    printed = _clean(agency) if isinstance(agency, str) else None
+    if printed is None:
+        return ""
+    printed = _corrections()["agency_names"].get((state_text, printed), printed)
+    return _agency_identity(printed)
+
+
+# --------------------------------------------------------------------------- per-distinct-value normalisation
+
+
+def _distinct(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of the distinct combinations of the value ``arrays`` (one code per row) and each code's first row."""
+    codes, span = np.zeros(len(arrays[0]), dtype=np.int64), 1
+    for values in arrays:  # combine per-column codes arithmetically, re-numbering before the product could overflow
+        column_codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        if span * (len(uniques) + 1) > 2**62:
+            codes, kept = pd.factorize(codes)
+            span = len(kept)
+        codes, span = codes * (len(uniques) + 1) + column_codes, span * (len(uniques) + 1)
+    _, first, codes = np.unique(codes, return_index=True, return_inverse=True)
+    return codes.reshape(-1), first
+
+
+def _per_distinct(rows: np.ndarray, arrays: list[np.ndarray], func: Callable[..., object],
+                  distinct: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """``func(label, *values)`` once per distinct combination of the value ``arrays``, broadcast to every row.
+
+    ``rows`` labels the rows (e.g. their positions, for error messages): ``label`` is that of the
+    combination's first occurrence.  ``distinct`` reuses :func:`_distinct` of the same arrays.
+    """
+    if len(rows) == 0:
+        return np.empty(0, dtype=object)
+    codes, first = distinct if distinct is not None else _distinct(arrays)
+    results = np.empty(len(first), dtype=object)
+    for code, i in enumerate(first):
+        results[code] = func(int(rows[i]), *(a[i] for a in arrays))
+    return results[codes]
+
+
+def _columns_per_distinct(rows: np.ndarray, arrays: list[np.ndarray], func: Callable[..., tuple],
+                          width: int) -> list[np.ndarray]:
+    """Like :func:`_per_distinct` for a ``func`` that returns a tuple of ``width`` values: one array per value."""
+    if len(rows) == 0:
+        return [np.empty(0, dtype=object) for _ in range(width)]
+    codes, first = _distinct(arrays)
+    results = [func(int(rows[i]), *(a[i] for a in arrays)) for i in first]
+    table = np.empty((len(results), width), dtype=object)
+    table[:] = results
+    return [table[:, j][codes] for j in range(width)]
 
 
 def canonical_support_type(printed: object, where: str, blank_ok: bool = False) -> str | None:
@@ -113,6 +267,16 @@ def canonical_support_type(printed: object, where: str, blank_ok: bool = False) 
     )
 
 
+def _type_name(printed: object) -> str | None:
+    """County, Municipality or State for a printed TYPE (misspellings through the printed-value corrections);
+    None when blank or not recognised."""
+    text = _clean(printed)
+    if text is None:
+        return None
+    text = _corrections()["type_names"].get(text.casefold(), text)
+    return AGENCY_TYPES.get(text.casefold())
+
+
 def _agency_type(state: str, agency: str, printed: object, where: str) -> str | None:
     text = _clean(printed)
     if text is None:
@@ -120,24 +284,33 @@ def _agency_type(state: str, agency: str, printed: object, where: str) -> str | 
     fixed = _corrections()["types"].get((state, geo.key(agency), text))
     if fixed:
         return fixed
-    canonical = AGENCY_TYPES.get(text.casefold())
+    canonical = _type_name(text)
     if canonical is None:
         raise SheetFormatError(
-            f"{where}: unknown agency TYPE {text!r}; expected County, Municipality or State Agency. "
-            f"Add a row to {paths.relative(AGENCY_TYPE_CORRECTIONS)} with a reason."
+            f"{where}: unknown agency TYPE {text!r}; expected County, Municipality or State Agency. A misspelt "
+            f"TYPE goes in {paths.relative(AGENCY_TYPE_NAME_CORRECTIONS)}; a placeholder such as #NA for one "
+            f"agency in {paths.relative(AGENCY_TYPE_CORRECTIONS)}; each with a reason."
         )
     return canonical
+
+
+def _signed_text(printed: object) -> str:
+    if isinstance(printed, datetime) and printed == datetime(printed.year, printed.month, printed.day):
+        return printed.date().isoformat()
+    if isinstance(printed, (date, datetime)):
+        return printed.isoformat()
+    return str(printed).strip()
 
 
 def _signed(printed: object, where: str) -> pd.Timestamp | None:
     if printed is None:
         return None
-    if isinstance(printed, (datetime, date, pd.Timestamp)):
-        return pd.Timestamp(printed).normalize()
-    text = str(printed).strip()
+    text = _signed_text(printed)
     fixed = _corrections()["signed"].get(text)
     if fixed:
         return pd.Timestamp(fixed)
+    if isinstance(printed, (datetime, date, pd.Timestamp)):
+        return pd.Timestamp(printed).normalize()
     for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y"):
         try:
             return pd.Timestamp(datetime.strptime(text, fmt))
@@ -149,86 +322,419 @@ def _signed(printed: object, where: str) -> pd.Timestamp | None:
     )
 
 
-def load_sheet(path: str | Path, name: str | None = None) -> pd.DataFrame:
+# Pure functions of printed values, cached across sheets (the same values recur on every sheet).
+
+
+@lru_cache(maxsize=1 << 12)
+def _state(printed: object) -> str:
+    return geo.normalize_state(printed)
+
+
+@lru_cache(maxsize=1 << 16)
+def _county_of(state: str, printed: object, agency: str, agency_type: object) -> tuple[str | None, str | None, str]:
+    """County FIPS, Census name and matching rule for a county agency (or one of unknown type); other agencies
+    are not a county's own agency."""
+    if agency_type in (None, "County"):
+        fips, rule = geo.match_county(state, printed, agency)
+        if agency_type is None and rule == "no county printed":
+            rule = "not a county agency"
+        return fips, _county_names().get(fips), rule
+    return None, None, "not a county agency"
+
+
+def _duplicates(raw: sheets.RawSheet) -> tuple[np.ndarray, list[list[int]]]:
+    """Rows to keep, and ``[[row, first_row], ...]`` for rows whose every printed cell (and MOA link) equals an
+    earlier row's."""
+    if len(raw.rows) == 0:
+        return np.ones(0, dtype=bool), []
+    codes = np.zeros(len(raw.rows), dtype=np.int64)
+    for values in raw.cells.values():  # re-factorize at each step: nine columns could overflow the product
+        column_codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        codes, _ = pd.factorize(codes * (len(uniques) + 1) + column_codes)
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    first_of = first[inverse.reshape(-1)]
+    repeated = np.flatnonzero(first_of != np.arange(len(codes)))
+    pairs = [[int(raw.rows[i]), int(raw.rows[first_of[i]])] for i in repeated]
+    keep = np.ones(len(codes), dtype=bool)
+    keep[repeated] = False
+    return keep, pairs
+
+
+def _arrow_type(column: str):
+    return {"row": pa.int64(), "published": pa.timestamp("us"), "signed": pa.timestamp("us")}.get(column, pa.string())
+
+
+def _arrow_schema(columns: list[str]):
+    return pa.schema([pa.field(c, _arrow_type(c)) for c in columns])
+
+
+def _normalise(raws: list[sheets.RawSheet]) -> list[tuple]:
+    """The content columns of the tidy table (:data:`CONTENT_COLUMNS`) of each raw sheet, as Arrow tables, and
+    the facts the name checks need (``meta``).
+
+    The sheets are normalised together: every distinct printed value (or combination) of all of them is mapped
+    once, so a value that recurs on many sheets costs one lookup.  Errors name the file and the row of the value's
+    first occurrence.
+    """
+    kept, metas = [], []
+    for raw in raws:
+        keep, duplicates = _duplicates(raw)
+        rows = raw.rows[keep]
+        missing_agency = np.flatnonzero(pd.isna(raw.cells["agency"][keep]))
+        if len(missing_agency):
+            raise SheetFormatError(f"{raw.file}, row {int(rows[missing_agency[0]])}: no LAW ENFORCEMENT AGENCY")
+        kept.append(keep)
+        metas.append({"file": raw.file, "list": raw.list, "header": raw.header, "worksheet": raw.worksheet,
+                      "worksheets": raw.worksheets, "duplicates": duplicates, "rows": int(keep.sum())})
+    sizes = [m["rows"] for m in metas]
+    sheet_of = np.repeat(np.arange(len(raws)), sizes)
+    rows = np.concatenate([raw.rows[k] for raw, k in zip(raws, kept)]) if raws else np.empty(0, dtype=np.int64)
+    col = {c: np.concatenate([raw.cells[c][k] for raw, k in zip(raws, kept)]) if raws else np.empty(0, dtype=object)
+           for c in sheets.RAW_COLUMNS[1:]}
+    kinds = np.array([raw.list for raw in raws], dtype=object)[sheet_of]
+    position = np.arange(len(rows))
+
+    def where(i: int) -> str:
+        return f"{raws[sheet_of[i]].file}, row {int(rows[i])}"
+
+    def state_of(i: int, printed: object) -> str:
+        try:
+            return _state(printed)
+        except geo.UnknownStateError as exc:
+            raise SheetFormatError(f"{where(i)}: {exc}") from exc
+
+    state = _per_distinct(position, [col["state_printed"]], state_of)
+    agency = col["agency"]
+    # TYPE: each printed value once; a value that is not a TYPE (e.g. #NA) only through the per-agency corrections.
+    printed_type = col["agency_type_printed"]
+    agency_type = _per_distinct(position, [printed_type], lambda i, t: _type_name(t))
+    odd = np.flatnonzero(pd.isna(agency_type) & pd.notna(printed_type))
+    if len(odd):
+        agency_type[odd] = _per_distinct(odd, [state[odd], agency[odd], printed_type[odd]],
+                                         lambda i, s, a, t: _agency_type(s, a, t, where(i)))
+    county = col["county_printed"].copy()
+    county[_per_distinct(position, [county], lambda i, c: isinstance(c, str) and c.upper() in ("#NA", "N/A", "NA"))
+           .astype(bool)] = None
+    # The agency name matters for the county only when none is printed (the agency-name rule of helpers.geo).
+    agency_for_county = np.where(pd.isna(county), agency, "")
+    county_fips, county_name, county_match = _columns_per_distinct(
+        position, [state, county, agency_for_county, agency_type], lambda i, s, c, a, t: _county_of(s, c, a, t), 3)
+    refs = _state_columns()
+    state_name, usps, state_fips, state_kind = _columns_per_distinct(position, [state], lambda i, s: refs[s], 4)
+    signed = _per_distinct(position, [col["signed_printed"]], lambda i, p: _signed(p, where(i)))
+    content = {
+        "list": kinds,
+        "row": rows.astype(np.int64),
+        "state": state,
+        "state_name": state_name,
+        "usps": usps,
+        "state_fips": state_fips,
+        "state_kind": state_kind,
+        "agency": agency,
+        "agency_key": _per_distinct(position, [state, agency], lambda i, s, a: agency_key(s, a)),
+        "agency_type": agency_type,
+        "county_printed": county,
+        "county_fips": county_fips,
+        "county_name": county_name,
+        "county_match": county_match,
+        "support_type": _per_distinct(position, [col["support_type_printed"], kinds], lambda i, p, k:
+                                      canonical_support_type(p, where(i), blank_ok=k == "pending")),
+        "signed": signed,
+        "moa_url": col["moa_url"],
+        "addendum": _per_distinct(position, [col["addendum"]], lambda i, v: None if v is None else _signed_text(v)),
+    }
+    table = pa.table({c: pa.array(content[c], type=_arrow_type(c), from_pandas=True) for c in CONTENT_COLUMNS},
+                     schema=_arrow_schema(CONTENT_COLUMNS))
+    out, offset = [], 0
+    for i, meta in enumerate(metas):
+        part = table.slice(offset, sizes[i])
+        latest = pc.max(part.column("signed")).as_py()
+        meta["max_signed"] = None if latest is None else latest.date().isoformat()
+        out.append((part, meta))
+        offset += sizes[i]
+    return out
+
+
+@lru_cache(maxsize=1)
+def _state_columns() -> dict[str, tuple[str, str, str, str]]:
+    return {r["state"]: (r["name"], r["usps"], r["fips"], r["kind"]) for r in geo.states().to_dict("records")}
+
+
+@lru_cache(maxsize=1)
+def _county_names() -> dict[str, str]:
+    return dict(zip(geo.counties()["county_fips"], geo.counties()["county_name"]))
+
+
+# --------------------------------------------------------------------------- parsed-sheet cache
+
+
+def _cache_dir() -> Path | None:
+    env = os.environ.get(CACHE_ENV)
+    if env and env.strip().lower() == "off":
+        return None
+    return Path(env) if env else CACHE_DIR
+
+
+def cache_key(registry: dict | None = None) -> str:
+    """What the cached tidy table of a sheet depends on besides its bytes (16 hex digits).
+
+    The hash covers :data:`LOADER_VERSION`, the source of the loading modules
+    (``sheets``, ``ice``, ``geo``), every correction file, the states reference
+    table and the registered sha256 of the Census county list.  Any change gives
+    a new key, so a stale table is never read.
+    """
+    digest = hashlib.sha256(f"loader {LOADER_VERSION}\n".encode())
+    for source in (sheets.__file__, geo.__file__, __file__):
+        digest.update(Path(source).read_bytes())
+    for path in sorted(paths.CORRECTIONS.glob("*.csv")) + [geo.STATES_CSV]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    try:
+        digest.update(data.resolve(geo.GAZETTEER, registry).sha256.encode())
+    except data.RawDataError:
+        pass
+    return digest.hexdigest()[:16]
+
+
+def cache_path(sha256: str, key: str | None = None, folder: Path | None = None) -> Path | None:
+    """Cache file of one content: ``<folder>/<sha256>-<key>.parquet`` (None when the cache is off)."""
+    folder = folder if folder is not None else _cache_dir()
+    if folder is None:
+        return None
+    return folder / f"{sha256}-{key or cache_key()}.parquet"
+
+
+def _cache_read(target: Path):
+    try:
+        table = pq.ParquetFile(target).read()
+        meta = json.loads(table.schema.metadata[b"ice287g"])
+        table = table.replace_schema_metadata(None)
+    except (OSError, KeyError, ValueError, TypeError):
+        return None  # missing, half-written by a crashed process, or foreign: parse again
+    if not table.schema.equals(_arrow_schema(CONTENT_COLUMNS)):
+        return None
+    return table, meta
+
+
+def _cache_write(target: Path, table, meta: dict) -> None:
+    """Write atomically (a temporary file, then a rename) and drop older versions of the same content."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stored = table.replace_schema_metadata({b"ice287g": json.dumps(meta).encode()})
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    try:
+        pq.write_table(stored, tmp, compression="snappy", use_dictionary=False, write_statistics=False)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def prune_cache(key: str | None = None, folder: Path | None = None) -> int:
+    """Delete cached tables made under another :func:`cache_key` (stale: another loader or corrections); returns
+    how many were deleted."""
+    folder = folder if folder is not None else _cache_dir()
+    key = key or cache_key()
+    if folder is None or not folder.is_dir():
+        return 0
+    stale = [e.path for e in os.scandir(folder) if e.name.endswith(".parquet") and not e.name.endswith(f"-{key}.parquet")]
+    for path in stale:
+        Path(path).unlink(missing_ok=True)
+    return len(stale)
+
+
+def _contents(files: dict[str, tuple[Path, str]], key: str | None) -> dict[str, tuple]:
+    """The content part of the tidy table (Arrow) and its meta for each sha256 in ``files`` (-> local path, file
+    name): from the cache, or parsed together (:func:`_normalise`) and cached."""
+    out, todo = {}, []
+    for sha, (path, file) in files.items():
+        target = cache_path(sha, key)
+        cached = _cache_read(target) if target is not None else None
+        if cached is not None:
+            out[sha] = cached
+        else:
+            todo.append((sha, sheets.read_raw(path, file)))
+    for (sha, _), (table, meta) in zip(todo, _normalise([raw for _, raw in todo])):
+        meta["sha256"] = sha
+        target = cache_path(sha, key)
+        if target is not None:
+            _cache_write(target, table, meta)
+        out[sha] = (table, meta)
+    return out
+
+
+# --------------------------------------------------------------------------- loading
+
+
+@lru_cache(maxsize=1 << 12)
+def _name(file: str, sha256: str) -> sheets.SheetName:
+    return sheets.parse_sheet_name(file, sha256)
+
+
+def _check_publication(file: str, sha256: str, table, meta: dict) -> tuple[sheets.SheetName, dict]:
+    """The checks that need the file name; returns the parsed name and the sheet's attrs."""
+    name = _name(file, sha256)
+    sheets.check_layout(meta["header"], meta["list"], name.published, file)
+    if meta["max_signed"] and meta["list"] == "participating" and meta["max_signed"] > name.published.date().isoformat():
+        content = table.to_pandas()
+        late = content[content["signed"].dt.date > name.published.date()]
+        shown = "; ".join(f"row {r.row}: {r.agency} signed {r.signed:%Y-%m-%d}" for r in late.head(3).itertuples())
+        raise SheetFormatError(
+            f"{file}: {len(late)} agreement(s) signed after the sheet's publication ({name.label}), e.g. "
+            f"{shown}. A sheet cannot list agreements signed after it was published: if the name's date is "
+            f"wrong, correct it in {paths.relative(sheets.SHEET_NAME_CORRECTIONS)}; if a SIGNED cell is a "
+            f"typo, in {paths.relative(SIGNED_CORRECTIONS)}; each with a reason."
+        )
+    attrs = {
+        "file": file,
+        "sha256": sha256,
+        "list": meta["list"],
+        "name_list": name.list,
+        "published_label": name.label,
+        "published_kind": name.published_kind,
+        "header": Report(meta["header"]),
+        "worksheet": meta["worksheet"],
+        "worksheets": Report(meta["worksheets"]),
+        "duplicates": Report({"file": file, "row": r, "same_as_row": f} for r, f in meta["duplicates"]),
+    }
+    return name, attrs
+
+
+def _assemble(publications: list[tuple[str, str]], contents: dict) -> pd.DataFrame:
+    """One tidy table for ``publications`` (file, sha256): the cached contents, one after the other, with the
+    name columns added; ``attrs["sheets"]`` holds each publication's attrs."""
+    names, all_attrs, counts = [], [], []
+    for file, sha in publications:
+        table, meta = contents[sha]
+        name, attrs = _check_publication(file, sha, table, meta)
+        names.append(name)
+        all_attrs.append(attrs)
+        counts.append(table.num_rows)
+    if publications:
+        table = pa.concat_tables([contents[sha][0] for _, sha in publications])
+    else:
+        table = _arrow_schema(CONTENT_COLUMNS).empty_table()
+    which = pa.array(np.repeat(np.arange(len(publications)), counts))
+    named = {
+        "source_file": pa.array([n.file for n in names], pa.string()).take(which),
+        "published": pa.array([n.published for n in names], pa.timestamp("us")).take(which),
+        "published_label": pa.array([n.label for n in names], pa.string()).take(which),
+        "published_kind": pa.array([n.published_kind for n in names], pa.string()).take(which),
+    }
+    columns = [named[c] if c in named else table.column(c) for c in SCHEMA]
+    out = pa.Table.from_arrays(columns, schema=_arrow_schema(list(SCHEMA))).to_pandas()
+    out.attrs = {"sheets": Report(all_attrs), "duplicates": Report(d for a in all_attrs for d in a["duplicates"])}
+    return out
+
+
+class Report(list):
+    """A read-only list kept in ``df.attrs``: pandas deep-copies attrs on every operation, so a report of
+    hundreds of sheets would slow every later step; this list is shared instead of copied."""
+
+    def __deepcopy__(self, memo: dict) -> Report:
+        return self
+
+
+def _report(attrs: dict, stacklevel: int = 3) -> None:
+    """Say what the loader did that a reader must know (list-type mismatch, another worksheet)."""
+    file = attrs["file"]
+    if attrs["name_list"] != attrs["list"]:
+        warnings.warn(
+            f"{file}: the name says {attrs['name_list']} but the content is a {attrs['list']} list "
+            f"({'no' if attrs['list'] == 'pending' else 'a'} SIGNED/MOA column); the content decides, and the "
+            f"rows are marked list={attrs['list']}.", stacklevel=stacklevel,
+        )
+    if attrs["worksheet"] != attrs["worksheets"][0]:
+        warnings.warn(
+            f"{file}: ICE's header is on worksheet '{attrs['worksheet']}', which is read (worksheets: "
+            f"{attrs['worksheets']}).", stacklevel=stacklevel,
+        )
+
+
+def duplicates_sentence(duplicates: list[dict]) -> str:
+    """One line on the exact duplicate rows dropped (empty when there were none)."""
+    if not duplicates:
+        return ""
+    files = sorted({d["file"] for d in duplicates})
+    shown = "; ".join(f"{d['file']} row {d['row']} = row {d['same_as_row']}" for d in duplicates[:3])
+    more = f"; and {len(duplicates) - 3} more" if len(duplicates) > 3 else ""
+    return (f"Dropped {len(duplicates)} exact duplicate row{'s' if len(duplicates) != 1 else ''} "
+            f"(every cell equal to an earlier row of the same sheet; one agency x support type is one agreement) "
+            f"in {len(files)} sheet{'s' if len(files) != 1 else ''}: {shown}{more}.")
+
+
+def load_sheet(path: str | Path, name: str | None = None, *, sha256: str | None = None,
+               report: bool = True) -> pd.DataFrame:
     """Read one ICE participating or pending sheet into the tidy :data:`SCHEMA` table.
 
     ``name`` is the file name to parse the publication time from (defaults to
-    the path's own name).  Raises :class:`SheetFormatError` for anything that
-    does not fit the schema, naming the file and the row or column.
+    the path's own name); ``sha256`` the file's hash when the caller has
+    verified it (otherwise it is computed).  The content is read from the
+    parsed-sheet cache when it holds these bytes.  Raises
+    :class:`SheetFormatError` for anything that does not fit the schema, naming
+    the file and the row or column.  ``df.attrs`` says which list type the
+    content holds (``list``; ``name_list`` is what the name says), which
+    worksheet was read and which exact duplicate rows were dropped
+    (``duplicates``); with ``report`` a dropped duplicate is also printed and a
+    name/content mismatch or another worksheet is warned about.
     """
-    raw = sheets.read_raw(path, name)
-    sheet = raw.name
-    file = sheet.file
-    records = []
-    for rec in raw.body.to_dict("records"):
-        rec = {k: _clean(v) for k, v in rec.items()}
-        where = f"{file}, row {rec['row']}"
-        try:
-            state = geo.normalize_state(rec["state_printed"])
-        except geo.UnknownStateError as exc:
-            raise SheetFormatError(f"{where}: {exc}") from exc
-        agency = rec["agency"]
-        if agency is None:
-            raise SheetFormatError(f"{where}: no LAW ENFORCEMENT AGENCY")
-        agency_type = _agency_type(state, agency, rec.get("agency_type_printed"), where)
-        county_printed = rec.get("county_printed")
-        if county_printed is not None and county_printed.upper() in ("#NA", "N/A", "NA"):
-            county_printed = None
-        if agency_type in (None, "County"):
-            county_fips, rule = geo.match_county(state, county_printed, agency)
-            if agency_type is None and rule == "no county printed":
-                rule = "not a county agency"
-        else:
-            county_fips, rule = None, "not a county agency"
-        records.append(
-            {
-                "row": rec["row"],
-                "state": state,
-                "agency": agency,
-                "agency_type": agency_type,
-                "county_printed": county_printed,
-                "county_fips": county_fips,
-                "county_match": rule,
-                "support_type": canonical_support_type(
-                    rec["support_type_printed"], where, blank_ok=sheet.list == "pending"
-                ),
-                "signed": _signed(rec.get("signed_printed"), where),
-                "moa_url": rec.get("moa_url"),
-                "addendum": None if rec.get("addendum") is None else str(rec.get("addendum")),
-            }
-        )
-    out = pd.DataFrame.from_records(records, columns=list(records[0]) if records else None)
-    if out.empty:
-        return pd.DataFrame(columns=list(SCHEMA))
-    ref = geo.states().rename(columns={"name": "state_name", "fips": "state_fips", "kind": "state_kind"})
-    out = out.merge(ref, on="state", how="left", validate="many_to_one")
-    names = geo.counties().set_index("county_fips")["county_name"]
-    out["county_name"] = out["county_fips"].map(names)
-    out["source_file"] = file
-    out["list"] = sheet.list
-    out["published"] = pd.Timestamp(sheet.published)
-    out["published_label"] = sheet.label
-    out["signed"] = pd.to_datetime(out["signed"])
-    return out[list(SCHEMA)].sort_values("row").reset_index(drop=True)
+    path = Path(path)
+    file = Path(name).name if name else path.name
+    if not path.is_file():
+        raise FileNotFoundError(f"{file}: no such file ({path}); check the path, or run `make data` for a registered sheet")
+    sha256 = sha256 or data.file_sha256(path)
+    _name(file, sha256)  # an undatable name fails before any parsing
+    out = _assemble([(file, sha256)], _contents({sha256: (path, file)}, None))
+    attrs = {**out.attrs["sheets"][0], "duplicates": out.attrs["duplicates"]}
+    if report:
+        _report(attrs)
+        if attrs["duplicates"]:
+            print(duplicates_sentence(attrs["duplicates"]))
+    out.attrs = attrs
+    return out
 
 
-def load_sheets(names: Iterable[str]) -> pd.DataFrame:
-    """Load several registered sheets (fetched and verified) into one table."""
-    frames = [load_sheet(data.fetch(n)) for n in names]
-    return pd.concat(frames, ignore_index=True)
+def load_sheets(names: Iterable[str], registry: dict | None = None) -> pd.DataFrame:
+    """Load several registered sheets (fetched and verified) into one table; each content is parsed once.
+
+    ``df.attrs["duplicates"]`` lists the exact duplicate rows dropped in any of
+    them (one printed line says how many); ``df.attrs["sheets"]`` has each
+    sheet's attrs.
+    """
+    registry = registry if registry is not None else data.load_registry()
+    key = cache_key(registry)
+    prune_cache(key)
+    publications, files = [], {}
+    for n in names:
+        entry = data.resolve(str(n), registry)
+        path = data.fetch(entry.path, registry=registry)
+        file = Path(entry.path).name
+        files.setdefault(entry.sha256, (path, file))
+        publications.append((file, entry.sha256))
+    out = _assemble(publications, _contents(files, key))
+    for attrs in out.attrs["sheets"]:
+        _report(attrs)
+    if out.attrs["duplicates"]:
+        print(duplicates_sentence(out.attrs["duplicates"]))
+    return out
 
 
 def load_as_of(as_of: str | date, sheet: str | Path | None = None, kind: str = "participating") -> pd.DataFrame:
-    """The tidy table of the sheet in force on ``as_of`` (or of ``sheet`` when given)."""
-    path = resolve_sheet(sheet, as_of, kind)
-    return load_sheet(path)
+    """The tidy table of the sheet in force on ``as_of`` (or of ``sheet`` when given).
+
+    The sheet is chosen by :func:`choose_sheet` (which refuses a sheet of the
+    wrong list type, a future ``as_of`` and a tampered registered file);
+    ``df.attrs["sheet_choice"]`` says which sheet was used and how old it is
+    relative to ``as_of`` (its ``sentence`` is ready to print).
+    """
+    choice = choose_sheet(sheet, as_of, kind)
+    out = load_sheet(choice.path, choice.file, sha256=choice.sha256)
+    out.attrs["sheet_choice"] = choice.as_dict()
+    return out
 
 
 # --------------------------------------------------------------------------- counting units
 
 UNITS = {
     "agreements": "rows of the sheet (one agency x support type)",
-    "agencies": "distinct agencies (names, spaces and case ignored) per state",
+    "agencies": "distinct agencies per state, by identity (helpers.ice.agency_key: name variants such as Sheriff's Office/Department are one agency)",
     "counties": "distinct Census counties whose county agency holds at least one agreement",
 }
 
@@ -240,9 +746,16 @@ def count_units(df: pd.DataFrame, by: str | list[str] | None = "state") -> pd.Da
     """
     if by is None and df.empty:  # an empty selection counts zero of every unit
         return pd.DataFrame([{unit: 0 for unit in UNITS}])
-    work = df.assign(_agency=df["state"] + "|" + df["agency"].map(geo.key))
+    if "agency_key" in df.columns:
+        keys = df["agency_key"]
+    else:  # a hand-made table: the same identity rule
+        keys = pd.Series(_per_distinct(np.zeros(len(df), dtype=np.int64), [df["state"].to_numpy(dtype=object),
+                         df["agency"].to_numpy(dtype=object)], lambda r, s, a: agency_key(s, a)), index=df.index, dtype="str")
+    by_columns = [] if by is None else [by] if isinstance(by, str) else list(by)
+    work = pd.DataFrame({**{c: df[c] for c in by_columns}, "_agency": df["state"] + "|" + keys,
+                         "county_fips": df["county_fips"]}, index=df.index)  # only the columns counted
     if by is None:
-        work = work.assign(_all="all")
+        work["_all"] = "all"
         by = "_all"
     grouped = work.groupby(by, sort=True)
     out = pd.DataFrame(
@@ -281,9 +794,10 @@ def unmatched(df: pd.DataFrame) -> pd.DataFrame:
 def group_totals(df: pd.DataFrame, groups: dict[str, list[str]]) -> pd.DataFrame:
     """Counting units summed over each named group of states (states normalised and checked)."""
     rows = []
+    counted = df[[c for c in ("state", "agency", "agency_key", "county_fips") if c in df.columns]]
     for label, members in groups.items():
         members = sorted(geo.normalize_state(s) for s in members)
-        part = df[df["state"].isin(members)]
+        part = counted[counted["state"].isin(members)]
         units = count_units(part, by=None)
         rows.append({"group": label, "states": ", ".join(members), **units.iloc[0].to_dict()})
     return pd.DataFrame(rows)
