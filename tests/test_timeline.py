@@ -199,7 +199,7 @@ WINDOWS = [  # values per sheet, as_of, expected value and evidence fragments
     ("both ends", [(1, 5), (2, 5), (2, 5), (2, 6)], "2025-10-12",
      ["from 2025-10-11 am to 2025-10-12 am (2 sheets, 2 distinct contents)",
       "not on 2025-10-10 am (the last sheet before) nor on 2025-10-13 am (the first after)"],
-     "4 archived sheets: not on 2025-10-10 am, held 2025-10-11 am to 2025-10-12 am, not on 2025-10-13 am"),
+     "4 archived sheets; not on 2025-10-10 am, held 2025-10-11 am to 2025-10-12 am, not on 2025-10-13 am"),
     ("from the first sheet", [(2, 5), (2, 5), (3, 5)], "2025-10-10",
      ["they hold from the first archived sheet; not on 2025-10-12 am (the first after)"], "not on -, held"),
     ("to the newest sheet", [(1, 5), (2, 5)], "2025-10-30",

@@ -245,7 +245,7 @@ def _values(row: pd.Series, columns: list[str]) -> str:
     return ", ".join(f"{c} {int(row[c])}" for c in columns)
 
 
-def window_claim(run: Run, series: pd.DataFrame, values_text: str) -> dict[str, str]:
+def window_claim(run: Run, series: pd.DataFrame, values_text: str, table: str = "") -> dict[str, str]:
     """What the record says about the window in which the targets hold: the claim's value, evidence and details.
 
     The bounds are the record's own: the last archived sheet before the run
@@ -254,8 +254,9 @@ def window_claim(run: Run, series: pd.DataFrame, values_text: str) -> dict[str, 
     publication label; a capture label says it is an upper bound).  The change
     itself happened somewhere between the two sheets at each end; the archive
     cannot date it more finely.  ``values_text`` is the numbers as the article
-    gives them (e.g. "8, 536 and 31").  Returns ``value``, ``evidence`` (one
-    short line) and ``details``.
+    gives them (e.g. "8, 536 and 31"); ``table`` names the written series, to
+    lead the evidence.  Returns ``value``, ``evidence`` (one short line) and
+    ``details``.
     """
     series = series.reset_index(drop=True)
     n, day = len(series), run.as_of
@@ -266,7 +267,8 @@ def window_claim(run: Run, series: pd.DataFrame, values_text: str) -> dict[str, 
         value = (f"the sheet in force on {day} ({run.in_force['published_label']}) gives {got}, not {values_text}"
                  + (f"; they hold on {len(others)} other archived sheet(s): {', '.join(others)}" if others
                     else f"; no sheet of the {n} archived gives all of them"))
-        return {"value": value, "evidence": f"{n} archived sheets; in force on {day}: {got}", "details": value}
+        evidence = f"{table + ': ' if table else ''}{n} archived sheets; in force on {day}: {got}"
+        return {"value": value, "evidence": evidence[:160], "details": value}
     run_rows = series.iloc[int(run.first.name): int(run.last.name) + 1]
     contents = run_rows["sha256"].replace("", pd.NA).dropna().nunique() if "sha256" in series.columns else 0
     size = f"{run.n_sheets} sheets" + (f", {contents} distinct contents" if contents else "")
@@ -297,7 +299,7 @@ def window_claim(run: Run, series: pd.DataFrame, values_text: str) -> dict[str, 
     others = [series.loc[i, "published_label"] for i in run.elsewhere]
     elsewhere = (f"they also hold on {', '.join(others)}" if others
                  else f"no other of the {n} archived sheets gives all of them")
-    evidence = (f"{n} archived sheets: not on {run.before['published_label'] if run.before is not None else '-'}, "
+    evidence = (f"{table + ': ' if table else ''}{n} archived sheets; not on {run.before['published_label'] if run.before is not None else '-'}, "
                 f"held {run.first['published_label']} to {run.last['published_label']}, not on "
                 f"{run.after['published_label'] if run.after is not None else '-'}")
     if len(evidence) > 160:  # capture labels are long: dates say the same
