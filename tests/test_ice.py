@@ -436,4 +436,7 @@ def test_agency_keys_on_real_sheets_merge_only_name_variants(every_sheet):
     """On any one sheet, two rows with the same agency key and support type are rare and listed here."""
     participating = every_sheet[every_sheet["list"] == "participating"]
     repeated = participating[participating.duplicated(["source_file", "state", "agency_key", "support_type"], keep=False)]
-    assert set(repeated["agency"]) <= {"Fort Walton Beach Police Department", "St. Cloud Police Department"}
+    assert set(repeated["agency"]) <= {  # ICE listing one agreement twice (agency_names.csv gives the reasons)
+        "Fort Walton Beach Police Department", "St. Cloud Police Department", "City of St. Cloud Police Department",
+        "Zephyrhills Police Department", "City of Zephyrhills Police Department",
+    }

@@ -5,6 +5,8 @@ All sheets are loaded once per module (a few seconds to minutes on a busy machin
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import pytest
 
@@ -20,18 +22,23 @@ ARTICLE_CLAIMS = ["mn_counties_signed", "fl_tx_agreements", "upper_midwest_agree
 
 
 @pytest.fixture(scope="module")
-def registered() -> pd.DataFrame:
-    return ice.catalogue("participating")
+def archive() -> tuple[pd.DataFrame, pd.DataFrame]:
+    return timeline.archived_sheets()
 
 
 @pytest.fixture(scope="module")
-def sheets(registered) -> pd.DataFrame:
-    return ice.load_sheets(registered["path"])
+def registered(archive) -> pd.DataFrame:
+    return archive[0]
 
 
 @pytest.fixture(scope="module")
-def series(sheets) -> pd.DataFrame:
-    return timeline.sheet_series(sheets, STATE, GROUPS)
+def sheets(archive) -> pd.DataFrame:
+    return archive[1]
+
+
+@pytest.fixture(scope="module")
+def series(sheets, registered) -> pd.DataFrame:
+    return timeline.sheet_series(sheets, STATE, GROUPS, dict(zip(registered["file"], registered["sha256"])))
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +56,20 @@ def article_file(registered) -> str:
 
 
 def test_series_covers_every_participating_sheet(series, registered):
+    assert registered["file"].tolist() == ice.catalogue("participating")["file"].tolist()  # the whole archive
     assert series["file"].tolist() == registered["file"].tolist()
+    assert series["sha256"].tolist() == registered["sha256"].tolist()
+    assert series["published_kind"].tolist() == registered["published_kind"].tolist()
     assert list(series.columns) == timeline.SERIES_HEAD + list(GROUPS) + timeline.SERIES_TAIL
     assert series["published"].is_monotonic_increasing
     assert (series["agreements"] >= series[list(GROUPS)].sum(axis=1)).all()
+    pending_named_participating = ice.catalogue("all").query("name_list == 'participating' and list == 'pending'")
+    assert len(pending_named_participating) and not set(pending_named_participating["file"]) & set(series["file"])
+
+
+def test_archived_sheets_refuses_an_empty_window():
+    with pytest.raises(LookupError, match="no archived participating sheet was published between start=2024-01-01"):
+        timeline.archived_sheets("2024-01-01", "2024-01-31")
 
 
 def test_article_sheet_numbers_equal_notebooks_01_and_02(series, sheets, article_file):
@@ -163,3 +180,114 @@ def test_support_type_table_and_pending(sheets, article_file):
     waiting = timeline.pending_summary(pending, STATE, GROUPS)
     assert waiting["area"].tolist()[1:] == list(GROUPS)
     assert waiting["pending"].iloc[0] == int((pending["state"] == STATE).sum())
+
+
+# ---------------------------------------------------------------- the window claim, on hand-made series
+
+
+def _series(values: list[tuple[int, int]], labels: list[str] | None = None) -> pd.DataFrame:
+    labels = labels or [f"2025-10-{10 + i:02d} am" for i in range(len(values))]
+    return pd.DataFrame({
+        "published": [pd.Timestamp(f"2025-10-{10 + i:02d} 09:00") for i in range(len(values))],
+        "published_label": labels, "file": [f"s{i}.xlsx" for i in range(len(values))],
+        "sha256": [f"h{i // 2}" for i in range(len(values))], "agreements": [a + b for a, b in values],
+        "x": [a for a, _ in values], "y": [b for _, b in values],
+    })
+
+
+WINDOWS = [  # values per sheet, as_of, expected value and evidence fragments
+    ("both ends", [(1, 5), (2, 5), (2, 5), (2, 6)], "2025-10-12",
+     ["from 2025-10-11 am to 2025-10-12 am (2 sheets, 2 distinct contents)",
+      "not on 2025-10-10 am (the last sheet before) nor on 2025-10-13 am (the first after)"],
+     "4 archived sheets; not on 2025-10-10 am, held 2025-10-11 am to 2025-10-12 am, not on 2025-10-13 am"),
+    ("from the first sheet", [(2, 5), (2, 5), (3, 5)], "2025-10-10",
+     ["they hold from the first archived sheet; not on 2025-10-12 am (the first after)"], "not on -, held"),
+    ("to the newest sheet", [(1, 5), (2, 5)], "2025-10-30",
+     ["not on 2025-10-10 am (the last sheet before); they still hold on the newest archived sheet"], "not on -"),
+    ("held elsewhere too", [(2, 5), (1, 5), (2, 5)], "2025-10-12",
+     ["not on 2025-10-11 am (the last sheet before); they still hold"], "held 2025-10-12 am"),
+]
+
+
+@pytest.mark.parametrize(("case", "values", "as_of", "fragments", "evidence"), WINDOWS, ids=[w[0] for w in WINDOWS])
+def test_window_claim_names_the_record_bounds(case, values, as_of, fragments, evidence):
+    series = _series(values)
+    run = timeline.matching_run(series, {"x": 2, "y": 5}, as_of)
+    claim = timeline.window_claim(run, series, "2 and 5")
+    for fragment in fragments:
+        assert fragment in claim["value"]
+    assert evidence in claim["evidence"] and len(claim["evidence"]) <= 160
+    assert claim["details"].startswith(claim["value"].split(";")[0])
+    if case == "held elsewhere too":
+        assert run.elsewhere == [0] and "they also hold on 2025-10-10 am" in claim["details"]
+    else:
+        assert run.elsewhere == [] and "no other of the" in claim["details"]
+    if case == "both ends":
+        assert "(x 1, agreements 6)" in claim["details"] and "(y 6, agreements 8)" in claim["details"]
+
+
+def test_window_claim_when_the_in_force_sheet_differs():
+    series = _series([(2, 5), (1, 5), (1, 5)])
+    run = timeline.matching_run(series, {"x": 2, "y": 5}, "2025-10-12")
+    claim = timeline.window_claim(run, series, "2 and 5")
+    assert claim["value"] == ("the sheet in force on 2025-10-12 (2025-10-12 am) gives x 1, y 5, not 2 and 5; they hold on "
+                              "1 other archived sheet(s): 2025-10-10 am")
+
+
+def test_window_claim_shortens_long_capture_labels():
+    labels = [f"2025-03-{10 + i:02d} 23:10 capture (upper bound)" for i in range(4)]
+    series = _series([(1, 5), (2, 5), (2, 5), (2, 6)], labels)
+    claim = timeline.window_claim(timeline.matching_run(series, {"x": 2, "y": 5}, "2025-10-12"), series, "2 and 5")
+    assert len(claim["evidence"]) <= 160 and "capture" in claim["evidence"]
+
+
+# ---------------------------------------------------------------- a sheet appended to the series
+
+
+def test_extra_sheet_already_in_the_series_is_not_appended(series, tmp_path):
+    table, note = timeline.extra_sheet("participatingAgencies12302025am.xlsx", series)
+    assert table is None and note.startswith("participatingAgencies12302025am.xlsx is already in the series")
+    from helpers import data
+
+    copy = tmp_path / "participatingAgencies01152026am.xlsx"
+    copy.write_bytes(data.fetch("participatingAgencies12302025am.xlsx").read_bytes())
+    table, note = timeline.extra_sheet(copy, series)
+    assert table is None and note.startswith(
+        "participatingAgencies01152026am.xlsx (the bytes of participatingAgencies12302025am.xlsx) is already in the series")
+
+
+def test_extra_sheet_appends_a_new_download_and_refuses_a_pending_list(series, tmp_path, monkeypatch):
+    import openpyxl
+
+    monkeypatch.setenv(ice.CACHE_ENV, str(tmp_path / "cache"))
+    header = ["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "COUNTY", "SUPPORT TYPE", "SIGNED", "MOA", "ADDENDUM"]
+    good = ["MINNESOTA", "Cass County Sheriff's Office", "County", "Cass County", "Task Force Model",
+            date(2025, 2, 28), "link", None]
+
+    def save(name, rows):
+        wb = openpyxl.Workbook()
+        for r in rows:
+            wb.active.append(r)
+        wb.save(tmp_path / name)
+        return tmp_path / name
+
+    path = save("participatingAgencies02162026am.xlsx", [header, good])
+    with pytest.warns(UserWarning, match="not in the raw-data registry"):
+        table, note = timeline.extra_sheet(path, series)
+    assert len(table) == 1 and table.attrs["sha256"] and "not in the registry" in note
+    longer = timeline.sheet_series(pd.concat([pd.DataFrame(), table]), STATE, GROUPS, {table.attrs["file"]: table.attrs["sha256"]})
+    assert longer[["file", "agreements", "state_agreements", "state_counties"]].values.tolist() == [
+        ["participatingAgencies02162026am.xlsx", 1, 1, 1]]
+    pending = save("participatingAgencies02172026am.xlsx", [header[:5], good[:5]])
+    with pytest.warns(UserWarning), pytest.raises(ice.SheetKindError, match="is a pending list"):
+        timeline.extra_sheet(pending, series)
+
+
+def test_sheet_diff_uses_the_loaders_agency_identity():
+    def sheet(file, agency):
+        return pd.DataFrame([{"source_file": file, "published": pd.Timestamp("2025-10-01"), "published_label": file,
+                              "state": "WISCONSIN", "agency": agency, "support_type": "Task Force Model",
+                              "signed": pd.Timestamp("2025-03-01")}])
+
+    df = pd.concat([sheet("a.xlsx", "Waukesha County Sheriff's Department"), sheet("b.xlsx", "Waukesha County Sheriff's Office")])
+    assert timeline.sheet_diff(df, "a.xlsx", "b.xlsx").empty

@@ -508,6 +508,28 @@ def wrap_to_width(
     return "\n".join(out)
 
 
+def set_wrapped_title(ax: plt.Axes, title: str, **kwargs: object) -> str:
+    """Set ``ax``'s title broken at spaces (:func:`wrap_to_width`) so that no line is wider than the axes.
+
+    Explicit line breaks in ``title`` are kept.  Returns the title as drawn.
+    """
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    size = float(plt.rcParams["axes.titlesize"]) if not isinstance(plt.rcParams["axes.titlesize"], str) else 13.0
+    weight = str(plt.rcParams["axes.titleweight"])
+
+    def measure(text: str, fontsize: float, weight: str = "normal") -> tuple[float, float]:
+        t = fig.text(0, 0, text, fontsize=fontsize, fontweight=weight)
+        box = t.get_window_extent(renderer)
+        t.remove()
+        return box.width * 72 / fig.dpi, box.height * 72 / fig.dpi
+
+    width = ax.get_window_extent(renderer).width * 72 / fig.dpi
+    wrapped = wrap_to_width(title, width, measure, size, weight)
+    ax.set_title(wrapped, **kwargs)
+    return wrapped
+
+
 def _check_shapes(shapes: Mapping[str, Polygon | MultiPolygon]) -> dict[str, Polygon | MultiPolygon]:
     if not shapes:
         raise ValueError(

@@ -18,12 +18,15 @@ number on the article-date sheet here is the number those notebooks report.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from helpers import geo, ice
+from helpers import geo, ice, sheets
 
 ICE_287G_PAGE = "https://www.ice.gov/identify-and-arrest/287g"
 #: ICE's one-sentence definition of each support type, quoted from :data:`ICE_287G_PAGE`.
@@ -42,9 +45,9 @@ SUPPORT_TYPE_DEFINITIONS = {
     ),
 }
 #: Columns of :func:`sheet_series` before and after the per-group columns.
-SERIES_HEAD = ["published", "published_label", "file", "agreements"]
+SERIES_HEAD = ["published", "published_label", "published_kind", "file", "sha256", "agreements"]
 SERIES_TAIL = ["state", "state_agreements", "state_counties"]
-#: Columns that identify one agreement across sheets (agency names compared with :func:`helpers.geo.key`).
+#: Columns that identify one agreement across sheets (the loader's agency identity, :func:`helpers.ice.agency_key`).
 AGREEMENT_KEY = ["state", "agency_key", "support_type"]
 
 
@@ -55,32 +58,100 @@ def _sheets_in_order(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     return [(f, groups[f]) for f in order.index]
 
 
-def sheet_series(df: pd.DataFrame, state: str, groups: dict[str, list[str]]) -> pd.DataFrame:
+def _with_identity(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the loader's ``agency_key`` (computed by the same rule for a hand-made table without it)."""
+    if "agency_key" in df.columns:
+        return df
+    return df.assign(agency_key=[ice.agency_key(s, a) for s, a in zip(df["state"], df["agency"])])
+
+
+def archived_sheets(start: str | date | None = None, end: str | date | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every archived participating publication published between ``start`` and ``end`` (days, inclusive; None =
+    the whole archive): its catalogue rows (:func:`helpers.sheets.catalogue`) and the tidy table of its sheets.
+
+    Publications are file names whose *content* is a participating list, in publication order; each distinct
+    content is parsed once (:func:`helpers.ice.load_sheets`).  A window with no publication raises
+    :class:`LookupError` naming the dates.
+    """
+    registered = ice.catalogue("participating")
+    days = registered["published"].dt.date
+    first_day = days.min() if start is None else pd.Timestamp(start).date()
+    last_day = days.max() if end is None else pd.Timestamp(end).date()
+    window = registered[days.between(first_day, last_day)].reset_index(drop=True)
+    if window.empty:
+        raise LookupError(
+            f"no archived participating sheet was published between start={first_day} and end={last_day}; the "
+            f"archive runs from {days.min()} to {days.max()}"
+        )
+    return window, ice.load_sheets(window["path"])
+
+
+def sheet_series(df: pd.DataFrame, state: str, groups: dict[str, list[str]],
+                 contents: Mapping[str, str] | None = None) -> pd.DataFrame:
     """One row per sheet in ``df``: national agreements, agreements of each group, the state's agreements and counties.
 
     Columns: :data:`SERIES_HEAD`, one column per group (named by its label,
     agreements of the group's states), then :data:`SERIES_TAIL`.  Counts use
-    :func:`helpers.ice.agreement_totals` and :func:`helpers.ice.count_units`.
+    :func:`helpers.ice.count_units` grouped by sheet, the unit notebooks 01 and
+    02 count.  ``contents`` maps a file to its sha256 (default:
+    ``df.attrs["sheets"]``; missing: empty).  Oldest publication first (ties in
+    the order of ``df``).
     """
     state = geo.normalize_state(state)
-    rows = []
-    for file, sheet in _sheets_in_order(df):
-        national, totals = ice.agreement_totals(sheet, groups)
-        mine = ice.count_units(sheet[sheet["state"] == state], by=None).iloc[0]
-        rows.append(
-            {
-                "published": sheet["published"].iloc[0],
-                "published_label": sheet["published_label"].iloc[0],
-                "file": file,
-                "agreements": national,
-                **totals,
-                "state": state,
-                "state_agreements": int(mine["agreements"]),
-                "state_counties": int(mine["counties"]),
-            }
+    if contents is None:
+        contents = {a["file"]: a["sha256"] for a in df.attrs.get("sheets", []) if "sha256" in a}
+    by_file = df.groupby("source_file", sort=False)
+    out = pd.DataFrame({
+        "published": by_file["published"].first(),
+        "published_label": by_file["published_label"].first(),
+        "published_kind": by_file["published_kind"].first() if "published_kind" in df.columns else pd.NA,
+    }).rename_axis("file").reset_index()
+    out["sha256"] = out["file"].map(lambda f: (contents or {}).get(f, ""))
+    files = out["file"]
+
+    def agreements(part: pd.DataFrame, unit: str = "agreements") -> np.ndarray:
+        if part.empty:
+            return np.zeros(len(files), dtype=np.int64)
+        counts = ice.count_units(part, by="source_file").set_index("source_file")[unit]
+        return counts.reindex(files, fill_value=0).to_numpy(dtype=np.int64)
+
+    out["agreements"] = agreements(df)
+    for label, members in groups.items():
+        out[label] = agreements(df[df["state"].isin([geo.normalize_state(s) for s in members])])
+    mine = df[df["state"] == state]
+    out["state"] = state
+    out["state_agreements"] = agreements(mine)
+    out["state_counties"] = agreements(mine, "counties")
+    out = out.sort_values("published", kind="stable")
+    return out[SERIES_HEAD + list(groups) + SERIES_TAIL].reset_index(drop=True)
+
+
+def extra_sheet(sheet: str | Path, series: pd.DataFrame) -> tuple[pd.DataFrame | None, str]:
+    """A sheet the user names (``sheet`` parameter) to append to the series, and a sentence saying what was done.
+
+    The sheet is found and verified by :func:`helpers.sheets.locate_sheet` (a
+    registered name must carry its registered bytes; an unregistered file is used
+    with a warning).  A sheet already in ``series`` (same file name or same
+    sha256) is not appended twice: the table returned is None.  A pending list is
+    refused (:class:`helpers.sheets.SheetKindError`), whatever its name says.
+    """
+    path, registry_path, sha = sheets.locate_sheet(sheet)
+    file = Path(registry_path).name if registry_path else path.name
+    same = series[(series["file"] == file) | (series["sha256"] == sha)]
+    if len(same):
+        r = same.iloc[0]
+        given = Path(str(sheet)).name
+        what = given if given == r["file"] else f"{given} (the bytes of {r['file']})"
+        return None, f"{what} is already in the series, published {r['published_label']}; nothing appended."
+    table = ice.load_sheet(path, file, sha256=sha)
+    if table.attrs["list"] != "participating":
+        raise sheets.SheetKindError(
+            f"sheet={str(sheet)!r}: {file} is a {table.attrs['list']} list (no SIGNED/MOA column), not a list of "
+            "participating agreements; pass ICE's participatingAgencies sheet."
         )
-    columns = SERIES_HEAD + list(groups) + SERIES_TAIL
-    return pd.DataFrame(rows, columns=columns).reset_index(drop=True)
+    verified = "verified against the registry" if registry_path else "not in the registry, so its bytes are unverified"
+    return table, (f"Appended {file} (published {table['published_label'].iloc[0]}; {verified}): "
+                   f"{len(table)} agreements.")
 
 
 def in_force(series: pd.DataFrame, as_of: str | date) -> int:
@@ -118,6 +189,12 @@ class Run:
         if not self.holds:
             return 0
         return int(self.last.name) - int(self.first.name) + 1
+
+    @property
+    def elsewhere(self) -> list[int]:
+        """Positions of matching sheets outside the run (all matching sheets when the run does not hold)."""
+        inside = range(int(self.first.name), int(self.last.name) + 1) if self.holds else range(0)
+        return [i for i in self.matches.index[self.matches] if i not in inside]
 
 
 def _changes(a: pd.Series, b: pd.Series, columns: list[str]) -> dict[str, tuple[int, int]]:
@@ -164,18 +241,84 @@ def matching_run(series: pd.DataFrame, targets: dict[str, int], as_of: str | dat
     )
 
 
-def _keyed(df: pd.DataFrame) -> pd.DataFrame:
-    return df.assign(agency_key=df["agency"].map(geo.key))
+def _values(row: pd.Series, columns: list[str]) -> str:
+    return ", ".join(f"{c} {int(row[c])}" for c in columns)
+
+
+def window_claim(run: Run, series: pd.DataFrame, values_text: str, table: str = "") -> dict[str, str]:
+    """What the record says about the window in which the targets hold: the claim's value, evidence and details.
+
+    The bounds are the record's own: the last archived sheet before the run
+    where the numbers did not hold, the first and last sheets of the run, and
+    the first sheet after it where they no longer hold (each named by its
+    publication label; a capture label says it is an upper bound).  The change
+    itself happened somewhere between the two sheets at each end; the archive
+    cannot date it more finely.  ``values_text`` is the numbers as the article
+    gives them (e.g. "8, 536 and 31"); ``table`` names the written series, to
+    lead the evidence.  Returns ``value``, ``evidence`` (one short line) and
+    ``details``.
+    """
+    series = series.reset_index(drop=True)
+    n, day = len(series), run.as_of
+    columns = list(run.targets)
+    if not run.holds:
+        got = _values(run.in_force, columns)
+        others = [series.loc[i, "published_label"] for i in run.elsewhere]
+        value = (f"the sheet in force on {day} ({run.in_force['published_label']}) gives {got}, not {values_text}"
+                 + (f"; they hold on {len(others)} other archived sheet(s): {', '.join(others)}" if others
+                    else f"; no sheet of the {n} archived gives all of them"))
+        evidence = f"{table + ': ' if table else ''}{n} archived sheets; in force on {day}: {got}"
+        return {"value": value, "evidence": evidence[:160], "details": value}
+    run_rows = series.iloc[int(run.first.name): int(run.last.name) + 1]
+    contents = run_rows["sha256"].replace("", pd.NA).dropna().nunique() if "sha256" in series.columns else 0
+    size = f"{run.n_sheets} sheets" + (f", {contents} distinct contents" if contents else "")
+    long = []
+    if run.before is not None:
+        long.append(f"the last sheet before the window where they did not hold is {run.before['published_label']} "
+                    f"({_values(run.before, list(run.changes_before) or columns)})")
+    else:
+        long.append("they hold from the first archived sheet, so the record cannot say when they began to hold")
+    if run.after is not None:
+        long.append(f"the first sheet after it where they no longer hold is {run.after['published_label']} "
+                    f"({_values(run.after, list(run.changes_after) or columns)})")
+    else:
+        long.append("they still hold on the newest archived sheet")
+    before = f"{run.before['published_label']} (the last sheet before)" if run.before is not None else None
+    after = f"{run.after['published_label']} (the first after)" if run.after is not None else None
+    if before and after:
+        ends = f"not on {before} nor on {after}"
+    elif before:
+        ends = f"not on {before}; they still hold on the newest archived sheet"
+    elif after:
+        ends = f"they hold from the first archived sheet; not on {after}"
+    else:
+        ends = "they hold on every archived sheet"
+    head = (f"{values_text} hold on every archived sheet from {run.first['published_label']} to "
+            f"{run.last['published_label']} ({size}), including the one in force on {day}")
+    value = f"{head}; {ends}"
+    others = [series.loc[i, "published_label"] for i in run.elsewhere]
+    elsewhere = (f"they also hold on {', '.join(others)}" if others
+                 else f"no other of the {n} archived sheets gives all of them")
+    evidence = (f"{table + ': ' if table else ''}{n} archived sheets; not on {run.before['published_label'] if run.before is not None else '-'}, "
+                f"held {run.first['published_label']} to {run.last['published_label']}, not on "
+                f"{run.after['published_label'] if run.after is not None else '-'}")
+    if len(evidence) > 160:  # capture labels are long: dates say the same
+        evidence = " ".join(evidence.replace(" capture (upper bound)", " capture").split())[:160]
+    details = (head + "; " + "; ".join(long) + "; " + elsewhere + ". The numbers changed somewhere between the two "
+               "sheets named at each end; the archive holds no sheet between them, so the window's edges cannot be "
+               "dated more finely. Sheets are publications (file names) in publication order; a capture time is an "
+               "upper bound on publication.")
+    return {"value": value, "evidence": evidence, "details": details}
 
 
 def sheet_diff(df: pd.DataFrame, old_file: str, new_file: str, states: list[str] | None = None) -> pd.DataFrame:
     """Agreements on one sheet but not the other: ``change`` is ``added`` (only on ``new_file``) or ``removed``.
 
-    An agreement is identified by state, agency (compared with
-    :func:`helpers.geo.key`) and support type.  ``states`` restricts the
+    An agreement is identified by state, agency identity (the loader's
+    ``agency_key``, :func:`helpers.ice.agency_key`) and support type.  ``states`` restricts the
     comparison.  Columns: change, state, agency, support_type, signed.
     """
-    work = _keyed(df)
+    work = _with_identity(df)
     if states is not None:
         work = work[work["state"].isin([geo.normalize_state(s) for s in states])]
     old = work[work["source_file"] == old_file]
@@ -214,7 +357,7 @@ def disagreements(df: pd.DataFrame, state: str, article_file: str, article_date:
     Columns: kind, agency, support_type, signed, sheet, back_on.
     """
     state = geo.normalize_state(state)
-    work = _keyed(df[df["state"] == state])
+    work = _with_identity(df[df["state"] == state])
     ordered = _sheets_in_order(df)
     files = [f for f, _ in ordered]
     labels = {f: s["published_label"].iloc[0] for f, s in ordered}
