@@ -195,3 +195,33 @@ def test_real_sheets_by_both_units():
     assert other["county_name"].tolist() == ["Duval County"] and other["agencies"].tolist() == ["Freer Police Department"]
     changes = counties.county_changes(article, december, "MINNESOTA")
     assert ["Jackson County", "counties whose county agency signed", "dropped"] in changes[["county_name", "unit", "change"]].values.tolist()
+
+
+@pytest.mark.parametrize("sheet", ["participatingAgencies10312025pm.xlsx", "participatingAgencies12302025am.xlsx"])
+@pytest.mark.parametrize("state", ["MINNESOTA", "WISCONSIN", "TEXAS"])
+def test_two_kind_maps_from_real_data_have_no_overlapping_labels(state, sheet):
+    """Notebook 01's map, built as the notebook builds it: both kinds, every county with any agreement labelled."""
+    import matplotlib.pyplot as plt
+    from test_plotting import assert_no_overlap_inside
+
+    from helpers import plotting
+
+    df = ice.load_sheet(data.fetch(sheet))
+    table = counties.county_table(df, state)
+    shown = table[table["any_agreement"]]
+    kinds = {r.county_fips: plotting.COUNTY_AGENCY if r.county_agency_signed else plotting.OTHER_AGENCY
+             for r in shown.itertuples()}
+    names = {r.county_fips: r.county_name.removesuffix(" County") for r in shown.itertuples()}
+    units = ice.count_units(df[df["state"] == state], by=None).iloc[0]
+    plotting.use_style()
+    fig, ax = plt.subplots()
+    try:
+        title = plotting.county_map_title(geo.state_info(state)["name"], int(units["counties"]), len(table),
+                                          int(units["counties_any"]), published="x")
+        result = plotting.county_map(ax, geo.county_shapes(state), kinds, names, title=title)
+        assert sorted(label.fips for label in result.labels) == sorted(kinds)
+        assert result.counts[plotting.COUNTY_AGENCY] == units["counties"]
+        assert result.counts[plotting.OTHER_AGENCY] == units["counties_any"] - units["counties"]
+        assert_no_overlap_inside(fig, ax, result.texts)
+    finally:
+        plt.close(fig)

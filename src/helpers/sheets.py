@@ -463,7 +463,7 @@ def locate_sheet(sheet: str | Path, registry: dict | None = None) -> tuple[Path,
         same_bytes = [e for e in registry.values() if e.sha256 == sha]
         if same_bytes:
             return found, min(same_bytes, key=lambda e: (len(e.path), e.path)).path, sha
-        warnings.warn(f"{found.name} is not in the raw-data registry; its bytes are not verified", stacklevel=3)
+        data.warn_unregistered(found, shown=text)  # once per file: the parameter check may have said it already
         return found, None, sha
     return data.fetch(entry.path, registry=registry), entry.path, entry.sha256
 
