@@ -36,7 +36,18 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from helpers import context, counties, data, detention, geo, ice, notebooks, params, paths, tables
+from helpers import (
+    context,
+    counties,
+    data,
+    detention,
+    geo,
+    ice,
+    notebooks,
+    params,
+    paths,
+    tables,
+)
 
 REGISTERED_SHEET = "ice-287g/participatingAgencies10312025pm.xlsx"
 HEADER = ["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "COUNTY", "SUPPORT TYPE", "SIGNED"]

@@ -135,19 +135,19 @@ def test_counts_sentence_grammar_follows_the_numbers(n_signed, n_any, n_total, w
 
 
 CLOSING = [
-    (2, 2, 87, ["Cass", "Itasca"], 9, "2 of Iowa's 87 counties had signed a 287(g) agreement through their own county "
-                                      "agency: Cass and Itasca; counting every agency located in a county, 2 counties had "
-                                      "an agreement; Iowa's agencies of every type held 9 agreements in all."),
+    (2, 2, 87, ["Cass", "Itasca"], 9, ("2 of Iowa's 87 counties had signed a 287(g) agreement through their own county "
+                                       "agency: Cass and Itasca; counting every agency located in a county, 2 counties "
+                                       "had an agreement; Iowa's agencies of every type held 9 agreements in all.")),
     (13, 14, 99, [f"C{i}" for i in range(13)], 20,
-     "13 of Iowa's 99 counties had signed a 287(g) agreement through their own county agency (listed in x.csv); "
-     "counting every agency located in a county, 14 counties had an agreement; Iowa's agencies of every type held "
-     "20 agreements in all."),
-    (0, 0, 99, [], 1, "none of Iowa's 99 counties had signed a 287(g) agreement through its own county agency; counting "
-                      "every agency located in a county, no county had an agreement; Iowa's agencies of every type held "
-                      "1 agreement in all."),
-    (1, 2, 99, ["Polk"], 3, "1 of Iowa's 99 counties had signed a 287(g) agreement through its own county agency: Polk; "
-                            "counting every agency located in a county, 2 counties had an agreement; Iowa's agencies of "
-                            "every type held 3 agreements in all."),
+     ("13 of Iowa's 99 counties had signed a 287(g) agreement through their own county agency (listed in x.csv); "
+      "counting every agency located in a county, 14 counties had an agreement; Iowa's agencies of every type held "
+      "20 agreements in all.")),
+    (0, 0, 99, [], 1, ("none of Iowa's 99 counties had signed a 287(g) agreement through its own county agency; "
+                       "counting every agency located in a county, no county had an agreement; Iowa's agencies of "
+                       "every type held 1 agreement in all.")),
+    (1, 2, 99, ["Polk"], 3, ("1 of Iowa's 99 counties had signed a 287(g) agreement through its own county agency: "
+                             "Polk; counting every agency located in a county, 2 counties had an agreement; Iowa's "
+                             "agencies of every type held 3 agreements in all.")),
 ]
 
 

@@ -356,7 +356,7 @@ def _county_of(state: str, printed: object, agency: str, agency_type: object) ->
     fips, rule = geo.match_county(state, printed, agency)
     if rule == geo.UNMATCHED and not isinstance(printed, str) and agency_type != "County":
         rule = geo.NO_COUNTY_PRINTED  # a name that only looks like a county's ("Police Authority of X County")
-    return fips, _county_names().get(fips), rule
+    return fips, _county_names().get(fips) if fips else None, rule
 
 
 #: A constable's office named for its county: "Galveston County Constable's Office Pct.1".
@@ -387,7 +387,7 @@ def is_county_agency(state: str, agency: str, agency_type: str | None, placed: b
         return False
     if _CONSTABLE.search(agency):
         m = _COUNTY_CONSTABLE.match(agency.strip())
-        return bool(m) and geo.match_county(state, m.group(1))[0] is not None
+        return m is not None and geo.match_county(state, m.group(1))[0] is not None
     if agency_type is None:
         return bool(placed)
     return agency_type == "County"
