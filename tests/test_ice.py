@@ -505,6 +505,9 @@ CONSTABLES = [
     ("TEXAS", "Kinney County Constable's Office", "Municipality", "Kinney County", True),
     ("TEXAS", "Galveston County Constable's Office Pct.1", "County", "Galveston County", True),
     ("TENNESSEE", "Bradley County Constable District 1", "Municipality", "Bradley County", True),
+    ("TEXAS", "Harris County Pct. 4 Constable", "Municipality", "Harris County", True),
+    ("TENNESSEE", "Tennessee State Constable 4th District Polk County", "Municipality", "Polk County", False),
+    ("TEXAS", "Nowhere County Constable Precinct 1", "County", "Harris County", False),  # no such county in Texas
     ("PENNSYLVANIA", "Office of Constable Monroeville 6th Ward", "County", "Alleghany County", False),
     ("PENNSYLVANIA", "Pennsylvania State Constables Office Cambria County", "County", "Cambria County", False),
     ("TEXAS", "Smiley City Marshal's Office", "Municipality", "Gonzales County", False),

@@ -359,8 +359,9 @@ def _county_of(state: str, printed: object, agency: str, agency_type: object) ->
     return fips, _county_names().get(fips) if fips else None, rule
 
 
-#: A constable's office named for its county: "Galveston County Constable's Office Pct.1".
-_COUNTY_CONSTABLE = re.compile(r"^(?:the\s+)?(.+?\s+county)\s+constable", re.IGNORECASE)
+#: A constable's office named for its county: "Galveston County Constable's Office Pct.1", "Harris County Pct. 4
+#: Constable" (the name starts with the county).
+_COUNTY_CONSTABLE = re.compile(r"^(?:the\s+)?(.+?\s+county)\b.*\bconstable", re.IGNORECASE)
 _CONSTABLE = re.compile(r"\bconstable", re.IGNORECASE)
 
 
@@ -373,11 +374,12 @@ def is_county_agency(state: str, agency: str, agency_type: str | None, placed: b
     1. a state agency (TYPE State) is not;
     2. **constables go by their name, not by ICE's TYPE**, which is not stable
        for them (ICE types Galveston County Constable's Office Pct.1 County on
-       some sheets and Municipality on others): a constable's office named for a
-       county of its state ("<Name> County Constable ...", as in Texas and
-       Tennessee, where constables are county officers elected in the county's
-       precincts or districts) is a county agency; any other constable (a
-       township, borough, ward or state constable, as in Pennsylvania) is not;
+       some sheets and Municipality on others): a constable's office whose name
+       starts with a county of its state ("<Name> County Constable ...",
+       "<Name> County Pct. 4 Constable", as in Texas and Tennessee, where
+       constables are county officers elected in the county's precincts or
+       districts) is a county agency; any other constable (a township, borough,
+       ward or state constable, as in Pennsylvania) is not;
     3. otherwise ICE's TYPE decides: County is, Municipality is not;
     4. on sheets without a TYPE column (January and February 2025), an agency
        whose county was found (``placed``; the county then comes from its name,
