@@ -182,6 +182,32 @@ def test_constables_table_shows_where_the_rule_differs_from_ices_type(tmp_path):
     ]
     assert counties.counties_by_type_alone(df, "TEXAS") == 1
     assert ice.count_units(df, by=None).iloc[0]["counties"] == 2
+    assert counties.constable_sentence(table, "Texas", 2, 1) == (
+        "2 constables' offices in Texas hold an agreement: 2 counted as county agencies (named for their county); "
+        "ICE's TYPE says the other way for 1. By ICE's TYPE alone the article's unit would count 1 county; the rule "
+        "counts 2.")
+
+
+CONSTABLE_SENTENCES = [
+    # (counted_as, differs, n_signed, n_by_type, expected)
+    (["other agency"], [False], 3, 3,
+     "1 constable's office in Pennsylvania holds an agreement: 1 counted as another agency (a township, borough, ward "
+     "or state constable); ICE's TYPE agrees for every one. The count in the article's unit is 3 by the rule and by "
+     "ICE's TYPE alone."),
+    (["county agency", "other agency", "other agency"], [True, True, False], 4, 4,
+     "3 constables' offices in Pennsylvania hold an agreement: 1 counted as a county agency (named for its county) and "
+     "2 as other agencies (a township, borough, ward or state constable); ICE's TYPE says the other way for 2. The count "
+     "in the article's unit is 4 by the rule and by ICE's TYPE alone."),
+]
+
+
+@pytest.mark.parametrize(("counted_as", "differs", "n_signed", "n_by_type", "expected"), CONSTABLE_SENTENCES)
+def test_constable_sentence_grammar(counted_as, differs, n_signed, n_by_type, expected):
+    table = pd.DataFrame({"agency": "x", "ice_type": "County", "county_name": "y", "counted_as": counted_as,
+                          "differs_from_type": differs})
+    assert counties.constable_sentence(table, "Pennsylvania", n_signed, n_by_type) == expected
+    assert counties.constable_sentence(table.iloc[:0], "Iowa", 0, 0) == (
+        "No constable's office in Iowa holds an agreement, so the constable rule changes nothing here.")
 
 
 def test_real_sheets_by_both_units():

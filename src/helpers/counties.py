@@ -256,15 +256,21 @@ def constable_sentence(table: pd.DataFrame, name: str, n_signed: int, n_by_type:
     as_county = int((table["counted_as"] == "county agency").sum())
     differs = int(table["differs_from_type"].sum())
     offices = counted(len(table), "constable's office", "constables' offices")
-    lead = (f"{offices} in {name} "
-            f"{verb(len(table), 'holds', 'hold')} an agreement: {as_county} counted as "
-            f"{plural(as_county, 'a county agency', 'county agencies')} (named for {plural(as_county, 'its', 'their')} "
-            f"county), {len(table) - as_county} as other agencies")
+    others = len(table) - as_county
+    parts = []
+    if as_county:
+        parts.append(f"{as_county} counted as {plural(as_county, 'a county agency', 'county agencies')} (named for "
+                     f"{plural(as_county, 'its', 'their')} county)")
+    if others:
+        parts.append(f"{others} {'as' if parts else 'counted as'} {plural(others, 'another agency', 'other agencies')} "
+                     f"(a township, borough, ward or state constable)")
+    lead = f"{offices} in {name} {verb(len(table), 'holds', 'hold')} an agreement: {join(parts)}"
     lead += (f"; ICE's TYPE says the other way for {differs}." if differs else "; ICE's TYPE agrees for every one.")
     if n_by_type == n_signed:
         effect = f" The count in the article's unit is {n_signed} by the rule and by ICE's TYPE alone."
     else:
-        effect = f" By ICE's TYPE alone the article's unit would count {n_by_type} counties; the rule counts {n_signed}."
+        effect = (f" By ICE's TYPE alone the article's unit would count {counted(n_by_type, 'county', 'counties')}; "
+                  f"the rule counts {n_signed}.")
     return lead + effect
 
 
