@@ -191,13 +191,13 @@ def test_constables_table_shows_where_the_rule_differs_from_ices_type(tmp_path):
 CONSTABLE_SENTENCES = [
     # (counted_as, differs, n_signed, n_by_type, expected)
     (["other agency"], [False], 3, 3,
-     "1 constable's office in Pennsylvania holds an agreement: 1 counted as another agency (a township, borough, ward "
+     ("1 constable's office in Pennsylvania holds an agreement: 1 counted as another agency (a township, borough, ward "
      "or state constable); ICE's TYPE agrees for every one. The count in the article's unit is 3 by the rule and by "
-     "ICE's TYPE alone."),
+     "ICE's TYPE alone.")),
     (["county agency", "other agency", "other agency"], [True, True, False], 4, 4,
-     "3 constables' offices in Pennsylvania hold an agreement: 1 counted as a county agency (named for its county) and "
+     ("3 constables' offices in Pennsylvania hold an agreement: 1 counted as a county agency (named for its county) and "
      "2 as other agencies (a township, borough, ward or state constable); ICE's TYPE says the other way for 2. The count "
-     "in the article's unit is 4 by the rule and by ICE's TYPE alone."),
+     "in the article's unit is 4 by the rule and by ICE's TYPE alone.")),
 ]
 
 
