@@ -25,6 +25,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -35,7 +36,18 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from helpers import context, data, detention, ice, notebooks, params, paths, tables
+from helpers import (
+    context,
+    counties,
+    data,
+    detention,
+    geo,
+    ice,
+    notebooks,
+    params,
+    paths,
+    tables,
+)
 
 REGISTERED_SHEET = "ice-287g/participatingAgencies10312025pm.xlsx"
 HEADER = ["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "COUNTY", "SUPPORT TYPE", "SIGNED"]
@@ -111,6 +123,16 @@ def _missing_corrections(tmp: Path, mp: Any) -> Any:
         return ice.canonical_support_type("Task Force Modle", "test, row 2")
     finally:
         ice._corrections.cache_clear()
+
+
+def _load(tmp: Path, row: list) -> Any:
+    """A downloaded sheet with a good row and ``row``, loaded (its own parsed-sheet cache)."""
+    os.environ[ice.CACHE_ENV] = "off"
+    try:
+        rows = [HEADER + ["MOA", "ADDENDUM"], GOOD_ROW + ["link", None], row + ["link", None]]
+        return ice.load_sheet(_workbook(tmp, "participatingAgencies01152026am.xlsx", rows))
+    finally:
+        os.environ.pop(ice.CACHE_ENV, None)
 
 
 def _add(tmp: Path, file: Path) -> Any:
@@ -193,6 +215,21 @@ ERRORS = [
          ValueError, ("never over the committed notebooks",)),
     Case("parameter-file-not-a-mapping", "10", lambda t, m: (t / "p.yaml").write_text("- IOWA\n") and params.load_yaml(t / "p.yaml"),
          params.ParameterError, ("p.yaml", "mapping of parameter names")),
+    # counties (item 3, item 6, issue 12 part 1): a county that matches nothing is never dropped silently
+    Case("county-agency-county-unmatched", "3",
+         lambda t, m: _load(t, ["MINNESOTA", "Itasca County Sheriff's Office", "County", "Itaska County",
+                                "Task Force Model", date(2025, 2, 27)]),
+         ice.SheetFormatError, ("participatingAgencies01152026am.xlsx, row 3", "'Itaska County' matches no county of Minnesota",
+                                "data/corrections/county_names.csv")),
+    Case("municipal-county-misspelt", "12.1",
+         lambda t, m: _load(t, ["TEXAS", "Seguin Police Department", "Municipality", "Guadalupe Cnty",
+                                "Task Force Model", date(2025, 6, 1)]),
+         ice.SheetFormatError, ("row 3", "'Guadalupe Cnty' matches no county of Texas", "TYPE Municipality",
+                                "data/corrections/county_names.csv")),
+    Case("state-without-census-counties", "6", lambda t, m: geo.require_counties("GUAM"), geo.NoCountiesError,
+         ("Parameter state='GUAM'", "Guam has no counties in the Census county list", "Choose a state")),
+    Case("county-table-of-guam", "6", lambda t, m: counties.county_table(pd.DataFrame(columns=["state"]), "GUAM"),
+         geo.NoCountiesError, ("Guam has no counties",)),
     # pinning a downloaded sheet (issue 10 part 4)
     Case("add-file-does-not-exist", "10.4", lambda t, m: _add(t, t / "participatingAgencies01152026am.xlsx"), data.AddError,
          ("participatingAgencies01152026am.xlsx", "no such file")),
@@ -256,10 +293,36 @@ def _tampered_cache_refetched(tmp: Path, mp: Any) -> Any:
     return path
 
 
+def _new_sheet(target: Path) -> Path:
+    """ICE's article-date sheet saved again as a new workbook: the same rows, bytes that no registered file has
+    (a byte-for-byte copy of a registered sheet is that sheet, verified by its sha256, and is not warned about)."""
+    book = openpyxl.load_workbook(data.fetch(REGISTERED_SHEET))
+    book.save(target)
+    return target
+
+
 def _unregistered_sheet(tmp: Path, mp: Any) -> Any:
+    return params.check_sheet(str(_new_sheet(tmp / "participatingAgencies01152026am.xlsx")))
+
+
+def _registered_bytes_under_a_new_name(tmp: Path, mp: Any) -> Any:
     copy = tmp / "participatingAgencies01152026am.xlsx"
     shutil.copyfile(data.fetch(REGISTERED_SHEET), copy)
-    return params.check_sheet(str(copy))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        checked = params.check_sheet(str(copy))
+        choice = ice.choose_sheet(str(copy), "2025-11-01")
+    return checked == str(copy) and choice.registry_path == REGISTERED_SHEET
+
+
+def _unregistered_sheet_warned_once(tmp: Path, mp: Any) -> Any:
+    """The parameter check and the sheet lookup both meet the file; the warning (and the terminal) says it once."""
+    sheet = str(_new_sheet(tmp / "participatingAgencies01152026am.xlsx"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        params.check_sheet(sheet)
+        ice.choose_sheet(sheet, "2025-11-01")
+    return [w.category.__name__ for w in caught if "not in the raw-data registry" in str(w.message)]
 
 
 WARNINGS = [
@@ -303,6 +366,17 @@ HANDLED = [
     ("iso-date-in-parameter-file", "10",
      lambda t: (t / "p.yaml").write_text("as_of: 2025-12-01\n") and params.load_yaml(t / "p.yaml"), {"as_of": "2025-12-01"}),
     ("date-object-as-parameter", "10", lambda t: params.check_date(date(2025, 12, 1)), date(2025, 12, 1)),
+    ("municipal-county-typo-corrected", "12.1",
+     lambda t: _load(t, ["TEXAS", "New Berlin Marshal's Office", "Municipality", "Guadalupe Conty", "Task Force Model",
+                         date(2025, 6, 1)])[["county_name", "county_match", "county_agency"]].iloc[-1].tolist(),
+     ["Guadalupe County", "correction", False]),
+    ("state-agency-county-not-used", "12.1",
+     lambda t: _load(t, ["MINNESOTA", "Minnesota State Patrol", "State Agency", "Ramsey County", "Task Force Model",
+                         date(2025, 6, 1)])[["county_printed", "county_match"]].iloc[-1].tolist(),
+     ["Ramsey County", "state agency"]),
+    ("registered-bytes-under-a-new-name", "12.4", lambda t: _registered_bytes_under_a_new_name(t, None), True),
+    ("unregistered-sheet-warned-once", "12.4", lambda t: _unregistered_sheet_warned_once(t, None),
+     ["UnregisteredFileWarning"]),
 ]
 
 
@@ -373,8 +447,7 @@ def run_edited_parameters_cell(tmp: Path, mirror: Path) -> None:
 
 def run_downloaded_sheet_with_baseline_date(tmp: Path, mirror: Path) -> None:
     """The README's downloaded-sheet command with -p baseline_as_of 2025-12-01 (items 10 and 12.4)."""
-    sheet = tmp / "participatingAgencies01152026am.xlsx"
-    shutil.copyfile(data.fetch(REGISTERED_SHEET), sheet)
+    sheet = _new_sheet(tmp / "participatingAgencies01152026am.xlsx")
     out = tmp / "today" / "02.ipynb"
     done = _run(_wrapper("run", "notebooks/02_regional_comparison.ipynb", str(out), "-p", "sheet", str(sheet),
                          "-p", "baseline_as_of", "2025-12-01"), mirror)
@@ -383,6 +456,7 @@ def run_downloaded_sheet_with_baseline_date(tmp: Path, mirror: Path) -> None:
     assert list((out.parent / "figures").glob("*.png")), "figures go beside the executed copy"
     warning = [line for line in done.stderr.splitlines() if "not in the raw-data registry" in line]
     assert warning and "python -m helpers.data add" in warning[0], f"the terminal names the pin command: {done.stderr}"
+    assert len(warning) == 1, f"the terminal says it once (issue 12 part 4): {warning}"
 
 
 def run_adapt_with_a_date(tmp: Path, mirror: Path) -> None:
@@ -452,8 +526,17 @@ def run_unknown_state_in_groups(tmp: Path, mirror: Path) -> None:
     _first_and_last(done.stderr, "ParameterError", "groups['Upper Midwest']='WISCONSON'", "This is a parameter")
 
 
+def run_state_without_counties(tmp: Path, mirror: Path) -> None:
+    """Notebook 01 for Guam (item 6): a clear message naming the parameter, not "0 of Guam's 0 counties"."""
+    done = _run(_wrapper("run", "notebooks/01_state_counties.ipynb", str(tmp / "01.ipynb"), "-p", "state", "GUAM"), mirror)
+    assert done.returncode == 1
+    _first_and_last(done.stderr, "NoCountiesError", "Parameter state='GUAM'", "Guam has no counties in the Census county list")
+    assert "0 of Guam" not in _printed(tmp / "01.ipynb")
+
+
 RUNS = [
     ("plain-papermill-non-default", "9", run_plain_papermill),
+    ("state-without-counties-in-notebook-01", "6", run_state_without_counties),
     ("jupyter-edited-parameters-cell", "9b", run_edited_parameters_cell),
     ("dash-p-iso-date-and-downloaded-sheet", "10, 12.4", run_downloaded_sheet_with_baseline_date),
     ("adapt-yaml-date", "10", run_adapt_with_a_date),

@@ -51,12 +51,39 @@ def test_unknown_state_is_an_error_with_a_suggestion():
         ("MINNESOTA", "St. Louis County", "", "27137", "exact"),
         ("MINNESOTA", None, "Cass County Sheriff's Office", "27021", "agency"),
         ("ARKANSAS", "Pop County", "", "05115", "correction"),
-        ("NORTH CAROLINA", "Albemarle County", "", None, "unmatched"),
+        ("MINNESOTA", "Itaska County", "", None, "unmatched"),
+        ("NORTH CAROLINA", "Albemarle County", "", None, "no county (correction)"),  # a jail of several counties
+        ("TEXAS", "Guadalupe Conty", "", "48187", "correction"),
+        ("TEXAS", "Fall County", "", "48145", "correction"),
+        ("TEXAS", "San Patricio", "", "48409", "base"),
+        ("GEORGIA", None, "Spaulding County Sheriff's Office", "13255", "correction"),  # corrections apply to names too
         ("MINNESOTA", None, "Minnesota Department of Corrections", None, "no county printed"),
+        ("GUAM", "Kattan District", "", None, "no Census counties"),
+        ("GUAM", None, "", None, "no Census counties"),
     ],
 )
 def test_match_county_rules(state, printed, agency, fips, rule):
     assert geo.match_county(state, printed, agency) == (fips, rule)
+
+
+def test_a_place_without_census_counties_is_refused_by_name():
+    assert geo.has_counties("MINNESOTA") and not geo.has_counties("GUAM")
+    assert len(geo.require_counties("MINNESOTA")) == 87
+    with pytest.raises(geo.NoCountiesError) as err:
+        geo.require_counties("GUAM")
+    for words in ("Parameter state='GUAM'", "Guam has no counties in the Census county list", "notebook 02"):
+        assert words in str(err.value)
+
+
+def test_every_county_correction_names_a_county_of_its_state_or_none():
+    table = pd.read_csv(geo.COUNTY_CORRECTIONS, dtype=str, keep_default_na=False)
+    assert not table.duplicated(["state", "printed"]).any()
+    for r in table.itertuples():
+        if r.county_fips:
+            assert r.county_fips in set(geo.state_counties(r.state)["county_fips"]), r
+        else:
+            assert r.reason.startswith("No county:"), f"a correction to no county says why first: {r}"
+        assert geo.match_county(r.state, r.printed)[0] == (r.county_fips or None)
 
 
 def test_virginia_city_and_county_of_the_same_name_are_kept_apart():

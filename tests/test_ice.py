@@ -155,13 +155,19 @@ def test_counting_units_on_a_small_table():
         }
     )
     units = ice.count_units(df).set_index("state")
-    assert units.loc["MINNESOTA"].to_dict() == {"agreements": 3, "agencies": 2, "counties": 1}
-    assert ice.count_units(df, by=None).iloc[0].to_dict() == {"agreements": 4, "agencies": 3, "counties": 2}
+    assert units.loc["MINNESOTA"].to_dict() == {"agreements": 3, "agencies": 2, "counties": 1, "counties_any": 1}
+    assert ice.count_units(df, by=None).iloc[0].to_dict() == {"agreements": 4, "agencies": 3, "counties": 2,
+                                                              "counties_any": 2}
+    # with county_agency, a city's police places its county in counties_any only
+    placed = df.assign(county_fips=["27035", "27035", "27071", "19001"], county_agency=[True, True, False, False])
+    units = ice.count_units(placed).set_index("state")
+    assert units.loc["MINNESOTA", ["counties", "counties_any"]].tolist() == [1, 2]
+    assert units.loc["IOWA", ["counties", "counties_any"]].tolist() == [0, 1]
 
 
 def test_an_empty_group_counts_zero(article_sheet):
     totals = ice.group_totals(article_sheet[article_sheet["state"] == "IOWA"], {"none": ["MINNESOTA"]})
-    assert totals.iloc[0][["agreements", "agencies", "counties"]].tolist() == [0, 0, 0]
+    assert totals.iloc[0][["agreements", "agencies", "counties", "counties_any"]].tolist() == [0, 0, 0, 0]
 
 
 def test_state_counts_cover_every_state_with_zeros(article_sheet):
@@ -280,7 +286,8 @@ def test_a_misspelt_type_is_corrected_by_its_printed_value_for_any_agency(tmp_pa
                                date(2025, 5, 1), "link", None]]
     df = ice.load_sheet(_write(tmp_path, rows))
     assert df["agency_type"].tolist() == ["County", "Municipality"]
-    assert df["county_match"].tolist() == ["exact", "not a county agency"]
+    assert df["county_match"].tolist() == ["exact", "exact"]  # every local agency is placed in its county
+    assert df["county_agency"].tolist() == [True, False]
 
 
 def test_a_sheet_on_a_later_worksheet_is_found_and_reported(tmp_path):
@@ -440,3 +447,130 @@ def test_agency_keys_on_real_sheets_merge_only_name_variants(every_sheet):
         "Fort Walton Beach Police Department", "St. Cloud Police Department", "City of St. Cloud Police Department",
         "Zephyrhills Police Department", "City of Zephyrhills Police Department",
     }
+
+
+# ---------------------------------------------------------------- counties of every agency type (issue 12 part 1)
+
+
+def _row(state, agency, agency_type, county, support="Task Force Model", signed=date(2025, 5, 1)):
+    return [state, agency, agency_type, county, support, signed, "link", None]
+
+
+def test_every_local_agency_is_placed_in_its_county_by_the_same_rules(tmp_path):
+    rows = [HEADER,
+            _row("MINNESOTA", "Cass County Sheriff's Office", "County", "Cass County"),
+            _row("MINNESOTA", "International Falls Police Department", "Municipality", "Koochiching County"),
+            _row("MINNESOTA", "Minnesota State Patrol", "State Agency", "Ramsey County"),
+            _row("TEXAS", "New Berlin Marshal's Office", "Municipality", "Guadalupe Conty"),
+            _row("TEXAS", "Marlin Police Department", "Municipality", "Fall County"),
+            _row("TEXAS", "Nixon Police Department", "Municipality", None)]
+    df = ice.load_sheet(_write(tmp_path, rows)).set_index("agency")
+    assert df.loc["International Falls Police Department", ["county_fips", "county_match"]].tolist() == ["27071", "exact"]
+    assert df.loc["New Berlin Marshal's Office", ["county_fips", "county_match"]].tolist() == ["48187", "correction"]
+    assert df.loc["Marlin Police Department", "county_name"] == "Falls County"
+    # a state agency serves the whole state: the county it prints is kept as printed, not used
+    assert df.loc["Minnesota State Patrol", "county_printed"] == "Ramsey County"
+    assert pd.isna(df.loc["Minnesota State Patrol", "county_fips"])
+    assert df.loc["Minnesota State Patrol", "county_match"] == "state agency"
+    assert df.loc["Nixon Police Department", "county_match"] == "no county printed"
+    assert df["county_agency"].to_dict() == {
+        "Cass County Sheriff's Office": True, "International Falls Police Department": False,
+        "Minnesota State Patrol": False, "New Berlin Marshal's Office": False, "Marlin Police Department": False,
+        "Nixon Police Department": False}
+    units = ice.count_units(df.reset_index()).set_index("state")
+    assert units.loc["MINNESOTA", ["counties", "counties_any"]].tolist() == [1, 2]
+    assert units.loc["TEXAS", ["counties", "counties_any"]].tolist() == [0, 2]
+    assert len(ice.unplaced(df[df["state"] == "TEXAS"])) == 1
+
+
+UNMATCHED_COUNTIES = [
+    # (id, row, words the error must hold) - issue 13 item 3 and issue 12 part 1
+    ("county-agency-Itaska", _row("MINNESOTA", "Itasca County Sheriff's Office", "County", "Itaska County"),
+     ["row 3", "county 'Itaska County' matches no county of Minnesota", "Itasca County Sheriff's Office",
+      "data/corrections/county_names.csv", "empty county_fips"]),
+    ("municipal-misspelt", _row("TEXAS", "Seguin Police Department", "Municipality", "Guadalupe Cnty"),
+     ["row 3", "'Guadalupe Cnty' matches no county of Texas", "TYPE Municipality", "data/corrections/county_names.csv"]),
+    ("county-agency-name-only", _row("GEORGIA", "Nowhere County Sheriff's Office", "County", None),
+     ["row 3", "the agency's name, \"Nowhere County Sheriff's Office\"", "data/corrections/county_names.csv"]),
+]
+
+
+@pytest.mark.parametrize(("case_id", "row", "words"), UNMATCHED_COUNTIES, ids=[c[0] for c in UNMATCHED_COUNTIES])
+def test_a_county_that_matches_nothing_stops_the_load_naming_row_and_corrections(case_id, row, words, tmp_path):
+    with pytest.raises(ice.SheetFormatError) as err:
+        ice.load_sheet(_write(tmp_path, [HEADER, GOOD_ROW, row]))
+    for w in ["participatingAgencies02162026am.xlsx", *words]:
+        assert w in str(err.value), f"{w!r} not in {err.value}"
+
+
+CONSTABLES = [
+    # (state, agency, ICE's TYPE, county printed, counted as the county's own agency)
+    ("TEXAS", "Kinney County Constable's Office", "Municipality", "Kinney County", True),
+    ("TEXAS", "Galveston County Constable's Office Pct.1", "County", "Galveston County", True),
+    ("TENNESSEE", "Bradley County Constable District 1", "Municipality", "Bradley County", True),
+    ("TEXAS", "Harris County Pct. 4 Constable", "Municipality", "Harris County", True),
+    ("TENNESSEE", "Tennessee State Constable 4th District Polk County", "Municipality", "Polk County", False),
+    ("TEXAS", "Nowhere County Constable Precinct 1", "County", "Harris County", False),  # no such county in Texas
+    ("PENNSYLVANIA", "Office of Constable Monroeville 6th Ward", "County", "Alleghany County", False),
+    ("PENNSYLVANIA", "Pennsylvania State Constables Office Cambria County", "County", "Cambria County", False),
+    ("TEXAS", "Smiley City Marshal's Office", "Municipality", "Gonzales County", False),
+    ("TEXAS", "Kinney County Sheriff's Office", "County", "Kinney County", True),
+]
+
+
+@pytest.mark.parametrize(("state", "agency", "ice_type", "county", "expected"), CONSTABLES, ids=[c[1] for c in CONSTABLES])
+def test_constables_go_by_their_name_not_by_ices_type(state, agency, ice_type, county, expected, tmp_path):
+    df = ice.load_sheet(_write(tmp_path, [HEADER, _row(state, agency, ice_type, county)]))
+    assert df["county_agency"].tolist() == [expected]
+    assert df["county_fips"].notna().all()
+    assert ice.is_county_agency(state, agency, ice_type) is expected
+
+
+def test_a_type_other_sheets_contradict_is_corrected_for_that_agency(tmp_path):
+    row = _row("WEST VIRGINIA", "West Virginia State Police Department", "Municipality", "Washington County")
+    df = ice.load_sheet(_write(tmp_path, [HEADER, row]))
+    assert df[["agency_type", "county_match", "county_agency"]].iloc[0].tolist() == ["State", "state agency", False]
+
+
+def test_a_place_without_census_counties_keeps_its_rows_unplaced(tmp_path):
+    df = ice.load_sheet(_write(tmp_path, [HEADER, _row("GUAM", "Guam Police Department", "Municipality", "Hagatna")]))
+    assert df[["county_fips", "county_match"]].iloc[0].isna().tolist() == [True, False]
+    assert df["county_match"].iloc[0] == "no Census counties"
+
+
+def test_placement_holds_on_every_registered_sheet(every_sheet):
+    placed = every_sheet["county_fips"].notna()
+    assert (placed == every_sheet["county_match"].isin(geo.MATCHED_RULES)).all()
+    assert not (every_sheet["county_match"] == "unmatched").any()
+    state_rows = every_sheet["agency_type"] == "State"
+    assert (every_sheet.loc[state_rows, "county_match"] == "state agency").all()
+    assert not every_sheet.loc[state_rows, "county_agency"].any()
+    assert every_sheet["county_fips"].str[:2].eq(every_sheet["state_fips"]).where(placed, True).all(), \
+        "a county is always one of the row's state"
+    units = ice.count_units(every_sheet, by=["source_file", "state"])
+    assert (units["counties"] <= units["counties_any"]).all()
+
+
+def test_the_article_sheet_by_both_units(article_sheet):
+    units = ice.count_units(article_sheet).set_index("state")
+    assert units.loc["MINNESOTA", ["counties", "counties_any"]].tolist() == [8, 8]
+    assert units.loc["WISCONSIN", ["counties", "counties_any"]].tolist() == [13, 14]  # Palmyra PD, Jefferson County
+    assert units.loc["IOWA", ["counties", "counties_any"]].tolist() == [0, 0]  # one state agency only
+    every = ice.counties_with_agreements(article_sheet, "WISCONSIN", unit="counties_any")
+    other = every[~every["county_agency_signed"]]
+    assert other[["county_name", "agencies"]].values.tolist() == [["Jefferson County", "Palmyra Police Department"]]
+    with pytest.raises(ValueError, match="unit must be one of"):
+        ice.counties_with_agreements(article_sheet, "WISCONSIN", unit="agencies")
+
+
+def test_compare_totals_adds_the_chosen_state():
+    def sheet(label, states):
+        return pd.DataFrame({"state": states, "agency": [f"A{i}" for i in range(len(states))],
+                             "county_fips": [None] * len(states), "published_label": label})
+
+    table = ice.compare_totals(sheet("a", ["TEXAS", "IOWA"]), sheet("b", ["TEXAS", "TEXAS"]), {"Iowa": ["IOWA"]},
+                               state="TEXAS")
+    assert table["area"].tolist() == ["Nationwide", "Texas", "Iowa"]
+    assert table["change"].tolist() == [0, 1, -1]
+    clash = ice.compare_totals(sheet("a", ["TEXAS"]), sheet("b", ["TEXAS"]), {"Texas": ["TEXAS"]}, state="TEXAS")
+    assert clash["area"].tolist() == ["Nationwide", "Texas (the chosen state)", "Texas"]

@@ -311,6 +311,39 @@ def test_state_bars_labels_do_not_overlap(chosen, show_zero):
     plt.close(fig)
 
 
+def test_state_bars_note_moves_with_the_figure_when_saved_tight():
+    """save_figure saves with bbox_inches="tight", which shifts transFigure (and the source line on it) but not
+    dpi_scale_trans: the note naming the states left off must be placed on transFigure, or it slides over the
+    source line (it did, in notebook 02's figure)."""
+    import io
+
+    from PIL import Image
+
+    plotting.use_style()
+    fig, ax = plt.subplots()
+    result = plotting.state_bars(ax, state_table(), "MINNESOTA", GROUPS)
+    note = next(t for t in ax.texts if t.get_text().startswith("Not shown"))
+    source = fig.text(0.0, -0.01, "Source: ICE", ha="left", va="top", fontsize=8)  # as save_figure places it
+
+    def pixels() -> np.ndarray:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=plotting.DPI, bbox_inches="tight")
+        return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("L"))
+
+    def rows_of(text) -> np.ndarray:  # the rows a text's pixels occupy in the saved image (alpha 0 keeps the layout)
+        full = pixels()
+        text.set_alpha(0)
+        without = pixels()
+        text.set_alpha(None)
+        return np.flatnonzero((full != without).any(axis=1))
+
+    try:
+        assert result.note
+        assert rows_of(note).max() < rows_of(source).min(), "the note and the source line overlap when saved"
+    finally:
+        plt.close(fig)
+
+
 def assert_no_overlap_figure(texts, renderer) -> None:
     b = boxes_px(texts, renderer)
     dx = np.minimum(b[:, None, 2], b[None, :, 2]) - np.maximum(b[:, None, 0], b[None, :, 0])

@@ -218,6 +218,11 @@ def test_sheet_choice_says_which_sheet_and_how_old():
     assert named.chosen_by == "sheet" and named.age_days == -3 and "3 days after as_of" in named.sentence
     capture = sheets.choose_sheet(None, "2025-01-10")
     assert "captured 2025-01-07 02:18 (published on or before then)" in capture.sentence
+    # how a sentence opens with the sheet (issue 12 part 4): the publication, never the file name
+    assert choice.on_sheet == "On ICE's sheet published 2025-10-31 pm, in force on 2025-11-01"
+    assert named.on_sheet == "On ICE's sheet published 2025-11-04 pm"
+    assert capture.on_sheet == ("On ICE's sheet captured 2025-01-07 02:18 (published on or before then), "
+                                "in force on 2025-01-10")
 
 
 def test_a_sheet_much_older_than_as_of_is_warned_about():

@@ -434,7 +434,7 @@ def state_standing(
     in_scope = set(ranked["state"])
     fips_scope = set(geo.states().loc[geo.states()["state"].isin(in_scope), "fips"])
     us_total = int(all_counties["state_fips"].isin(fips_scope).sum())
-    signed = agreements_df[agreements_df["state"].isin(in_scope)]["county_fips"].dropna()
+    counted = ice.count_units(agreements_df[agreements_df["state"].isin(in_scope)], by=None).iloc[0]
     pending = pending_df[pending_df["state"] == state]
     return {
         "state": state,
@@ -445,7 +445,7 @@ def state_standing(
         "pending_agreements": len(pending),
         "counties_signed": int(row["counties"]),
         "counties_total": len(geo.state_counties(state)),
-        "us_counties_signed": int(signed.nunique()),
+        "us_counties_signed": int(counted["counties"]),
         "us_counties_total": us_total,
     }
 
@@ -460,4 +460,6 @@ def county_support_types(agreements_df: pd.DataFrame, state: str, county: str) -
     if fips is None:
         raise ValueError(f"county {county!r} not found in {state}")
     rows = agreements_df[(agreements_df["state"] == state) & (agreements_df["county_fips"] == fips)]
+    if "county_agency" in rows.columns:  # the county's own agency, not a city's police located there
+        rows = rows[rows["county_agency"]]
     return rows[["agency", "support_type", "signed"]].sort_values(["support_type", "agency"]).reset_index(drop=True)

@@ -316,13 +316,27 @@ def _warn_missing_mirror(mirror_dir: str) -> None:
     )
 
 
-def warn_unregistered(path: str | Path) -> None:
+_WARNED_UNREGISTERED: set[tuple[str, int, int]] = set()
+
+
+def warn_unregistered(path: str | Path, shown: str | None = None) -> None:
     """Warn that a file used by path is not in the registry, naming the command that pins it.
 
-    Inside a notebook the warning is also written to the terminal that runs it
-    (:func:`helpers.paths.start_run` installs that echo).
+    Warned once per file (path, size and modification time) and process: the
+    parameter check and the sheet lookup of one notebook run both meet the file,
+    and the terminal must say it once.  ``shown`` is the path as the user gave it
+    (default: ``path``).  Inside a notebook the warning is also written to the
+    terminal that runs it (:func:`helpers.paths.start_run` installs that echo).
     """
-    shown = Path(path).as_posix()
+    try:
+        stat = Path(path).stat()
+        seen = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        seen = (str(path), -1, -1)
+    if seen in _WARNED_UNREGISTERED:
+        return
+    _WARNED_UNREGISTERED.add(seen)
+    shown = Path(shown if shown is not None else path).as_posix()
     warnings.warn(
         f"{Path(path).name} is not in the raw-data registry ({paths.relative(paths.REGISTRY)}), so its "
         f"bytes are not verified. To pin it: python -m helpers.data add {shown} "

@@ -13,14 +13,20 @@
 County-matching rules, tried in order (the rule used is returned with the match):
 
 1. ``correction``: the (state, printed name) pair is in ``data/corrections/county_names.csv``.
+   A correction with an empty ``county_fips`` says that the printed name was checked by
+   hand and is no county of that state (e.g. a regional jail of several counties, or a
+   county of another state printed under this one): rule ``no county (correction)``.
 2. ``exact``: the printed name equals a Census county name of that state
    (case, spacing and punctuation ignored; ``St.`` = ``Saint``).
 3. ``base``: the printed name without its suffix (``County``, ``Parish``, ``Borough``…)
    equals exactly one county's name without its suffix.
 4. ``agency``: nothing was printed (sheets before March 2025 have no COUNTY
-   column) and the agency name contains ``<Name> County`` (or Parish) for a
-   county of that state.
-5. otherwise ``unmatched``: the row is kept and flagged, never dropped.
+   column) and the agency name starts with ``<Name> County`` (or Parish): that
+   name goes through rules 1-3 (so a correction applies to it as well).
+5. otherwise ``unmatched`` (the caller decides: :mod:`helpers.ice` stops with an error
+   naming the row and the corrections file), or ``no county printed`` when there was
+   nothing to match, or ``no Census counties`` for a place with no counties in the
+   Census list (Guam, the Virgin Islands, American Samoa, the Northern Mariana Islands).
 """
 
 from __future__ import annotations
@@ -145,9 +151,10 @@ def state_counties(state: str) -> pd.DataFrame:
 
 
 @lru_cache(maxsize=1)
-def _county_corrections() -> dict[tuple[str, str], str]:
+def _county_corrections() -> dict[tuple[str, str], str | None]:
+    """(state, key of the printed name) -> FIPS, or None for a name checked as no county of that state."""
     df = pd.read_csv(COUNTY_CORRECTIONS, dtype=str, keep_default_na=False)
-    return {(r.state.strip().upper(), key(r.printed)): r.county_fips for r in df.itertuples()}
+    return {(r.state.strip().upper(), key(r.printed)): (r.county_fips.strip() or None) for r in df.itertuples()}
 
 
 @lru_cache(maxsize=None)
@@ -161,36 +168,75 @@ def _lookup_tables(state_fips: str) -> tuple[dict[str, str], dict[str, list[str]
     return exact, base
 
 
-_AGENCY_COUNTY = re.compile(r"^(?:the\s+)?(.+?)\s+(county|parish)\b", re.IGNORECASE)
+_AGENCY_COUNTY = re.compile(r"^(?:the\s+)?(.+?\s+(?:county|parish))\b", re.IGNORECASE)
+#: Rules of :func:`match_county` that give a county, and those that do not.
+MATCHED_RULES = ("correction", "exact", "base", "agency")
+NO_COUNTY_CORRECTION = "no county (correction)"
+NO_COUNTY_PRINTED = "no county printed"
+NO_CENSUS_COUNTIES = "no Census counties"
+UNMATCHED = "unmatched"
+
+
+class NoCountiesError(ValueError):
+    """A state or territory with no counties in the Census county list (e.g. Guam)."""
+
+
+def has_counties(state: str) -> bool:
+    """True when the Census county list (2024 Gazetteer: 50 states, DC, Puerto Rico) has counties for ``state``."""
+    return bool(_lookup_tables(state_info(state)["fips"])[0])
+
+
+def require_counties(state: str, parameter: str = "state") -> pd.DataFrame:
+    """:func:`state_counties` of ``state``; raises :class:`NoCountiesError` when it has none (Guam, ...).
+
+    The message names the parameter and says why: a count of counties of a place
+    without counties would read "0 of Guam's 0 counties".
+    """
+    found = state_counties(state)
+    if found.empty:
+        name = state_info(state)["name"]
+        raise NoCountiesError(
+            f"Parameter {parameter}={state!r}: {name} has no counties in the Census county list "
+            f"(2024 Gazetteer, which covers the 50 states, DC and Puerto Rico), so its counties cannot be counted. "
+            f"Choose a state, DC or Puerto Rico; {name}'s agreements are counted in the table of every state "
+            "(notebook 02, data/processed/state_agreements_<sheet>.csv)."
+        )
+    return found
+
+
+def _match_name(state: str, exact: dict[str, str], base: dict[str, list[str]], text: str) -> tuple[str | None, str]:
+    if (state, key(text)) in _county_corrections():
+        fixed = _county_corrections()[(state, key(text))]
+        return fixed, "correction" if fixed else NO_COUNTY_CORRECTION
+    if key(text) in exact:
+        return exact[key(text)], "exact"
+    hits = base.get(base_key(text), [])
+    if len(hits) == 1:
+        return hits[0], "base"
+    return None, UNMATCHED
 
 
 def match_county(state: str, printed: object, agency: object = "") -> tuple[str | None, str]:
-    """5-digit county FIPS for a printed county name, and the rule that matched.
+    """5-digit county FIPS for a printed county name, and the rule that matched (see the module's rules).
 
-    Returns ``(None, "unmatched")`` when no rule applies and ``(None, "no county printed")``
-    when there is nothing to match (no county printed and none in the agency name).
+    Returns ``(None, "unmatched")`` when no rule applies, ``(None, "no county printed")``
+    when there is nothing to match (no county printed and none in the agency name),
+    ``(None, "no county (correction)")`` for a name the corrections mark as no county of
+    the state, and ``(None, "no Census counties")`` for a place without Census counties.
     """
     state = normalize_state(state)
     fips = state_info(state)["fips"]
     exact, base = _lookup_tables(fips)
     text = "" if printed is None or (isinstance(printed, float) and pd.isna(printed)) else str(printed).strip()
+    if not exact:
+        return None, NO_CENSUS_COUNTIES
     if text:
-        fixed = _county_corrections().get((state, key(text)))
-        if fixed is not None:
-            return fixed, "correction"
-        if key(text) in exact:
-            return exact[key(text)], "exact"
-        hits = base.get(base_key(text), [])
-        if len(hits) == 1:
-            return hits[0], "base"
-        return None, "unmatched"
+        return _match_name(state, exact, base, text)
     m = _AGENCY_COUNTY.match(str(agency or "").strip())
     if m:
-        hits = base.get(key(m.group(1)), [])
-        if len(hits) == 1:
-            return hits[0], "agency"
-        return None, "unmatched"
-    return None, "no county printed"
+        found, rule = _match_name(state, exact, base, m.group(1))
+        return found, "agency" if rule in ("exact", "base") else rule
+    return None, NO_COUNTY_PRINTED
 
 
 # --------------------------------------------------------------------------- map geometry

@@ -15,10 +15,19 @@ errors name the file and the first row holding the value):
   ``data/corrections/support_types.csv``); anything else raises with the row;
 * the agency TYPE to County, Municipality or State (a misspelt TYPE through
   ``data/corrections/agency_type_names.csv``, keyed on the printed value alone;
-  ``#NA`` for one agency through ``data/corrections/agency_types.csv``);
-* matches the county of county agencies to a Census FIPS code with
-  :func:`helpers.geo.match_county`; unmatched rows are kept and flagged;
-  state, municipal and other agencies are not a county's own agency;
+  ``#NA``, or a TYPE that ICE's other sheets contradict, for one agency through
+  ``data/corrections/agency_types.csv``);
+* places every agency that is not a state agency in its county: the county ICE
+  prints is matched to a Census FIPS code with :func:`helpers.geo.match_county`,
+  with the same rules and corrections whatever the agency's type.  A printed
+  county that matches no county of the state **stops the load** with an error
+  naming the file, the row and ``data/corrections/county_names.csv`` (a typo is
+  never dropped silently).  Rows with no county printed, and rows whose county
+  the corrections mark as no county of the state, are kept and flagged
+  (``county_match``); a state agency serves the whole state, so the county it
+  may print (its headquarters) is kept as printed and not used;
+* marks the county's own agency (``county_agency``, :func:`is_county_agency`):
+  ICE's TYPE County, except that constables go by their name;
 * reads SIGNED as a date (typos only through ``data/corrections/signed_dates.csv``,
   keyed on the printed text, or the ISO date of a date cell);
 * gives every agency an identity, :func:`agency_key` (the ``agencies`` unit);
@@ -45,8 +54,10 @@ Finding the sheet (:func:`choose_sheet`, :func:`resolve_sheet`,
 them as ``ice.*``.
 
 Counting units are explicit (:func:`count_units`): ``agreements`` (rows),
-``agencies`` (distinct :func:`agency_key` per state) and ``counties``
-(distinct matched county FIPS codes of county agencies).
+``agencies`` (distinct :func:`agency_key` per state), ``counties`` (distinct
+counties whose own county agency holds an agreement: the article's unit) and
+``counties_any`` (distinct counties with an agreement of any agency located
+there).
 """
 
 from __future__ import annotations
@@ -106,16 +117,18 @@ SCHEMA = {
     "agency_key": "agency identity within the state (helpers.ice.agency_key): the same agency under name variants",
     "agency_type": "County, Municipality or State (missing where the sheet has no TYPE column)",
     "county_printed": "county as printed (spaces trimmed; missing if not printed)",
-    "county_fips": "5-digit Census county FIPS of a county agency (missing if not a county agency or unmatched)",
+    "county_fips": "5-digit Census county FIPS of the county the agency is in, whatever its type (missing for state agencies, a county not printed, or one the corrections mark as none of the state's)",
     "county_name": "Census county name for county_fips",
-    "county_match": "rule that matched the county (see helpers.geo), 'unmatched', or 'not a county agency'",
+    "county_match": "how the county was matched: 'exact', 'base', 'agency', 'correction' (see helpers.geo), or why there is none: 'state agency', 'no county printed', 'no county (correction)', 'no Census counties'",
+    "county_agency": "True when the agency is its county's own agency (helpers.ice.is_county_agency), so its county has signed in the article's unit",
     "support_type": "Jail Enforcement Model, Task Force Model or Warrant Service Officer (missing only for a blank cell in a pending sheet)",
     "signed": "date the agreement was signed (participating sheets)",
     "moa_url": "link to the memorandum of agreement (cell hyperlink), if any",
     "addendum": "ADDENDUM column as printed (sheets from July 2025)",
 }
 #: dtype of every tidy column (text columns are pandas' string dtype, missing values NaN).
-DTYPES = {c: "str" for c in SCHEMA} | {"row": "int64", "published": "datetime64[us]", "signed": "datetime64[us]"}
+DTYPES = {c: "str" for c in SCHEMA} | {"row": "int64", "published": "datetime64[us]", "signed": "datetime64[us]",
+                                       "county_agency": "bool"}
 #: Columns that come from the file name; the rest come from the bytes and are cached by sha256.
 NAME_COLUMNS = ["source_file", "published", "published_label", "published_kind"]
 CONTENT_COLUMNS = [c for c in SCHEMA if c not in NAME_COLUMNS]
@@ -125,7 +138,7 @@ AGENCY_TYPE_CORRECTIONS = paths.CORRECTIONS / "agency_types.csv"
 AGENCY_TYPE_NAME_CORRECTIONS = paths.CORRECTIONS / "agency_type_names.csv"
 AGENCY_NAME_CORRECTIONS = paths.CORRECTIONS / "agency_names.csv"
 #: Bump when the tidy table a sheet gives changes in a way the source hash below would not show.
-LOADER_VERSION = 2
+LOADER_VERSION = 3  # 3: county_fips for every local agency, county_agency, unmatched counties refused
 #: Parsed-sheet cache folder (git-ignored); ``$ICE287G_SHEET_CACHE`` names another folder, or ``off``.
 CACHE_DIR = paths.DATA / "interim" / "sheets"
 CACHE_ENV = "ICE287G_SHEET_CACHE"
@@ -330,16 +343,66 @@ def _state(printed: object) -> str:
     return geo.normalize_state(printed)
 
 
+#: ``county_match`` of a state agency: it serves the whole state; a county it prints is kept as printed, not used.
+STATE_AGENCY = "state agency"
+
+
 @lru_cache(maxsize=1 << 16)
 def _county_of(state: str, printed: object, agency: str, agency_type: object) -> tuple[str | None, str | None, str]:
-    """County FIPS, Census name and matching rule for a county agency (or one of unknown type); other agencies
-    are not a county's own agency."""
-    if agency_type in (None, "County"):
-        fips, rule = geo.match_county(state, printed, agency)
-        if agency_type is None and rule == "no county printed":
-            rule = "not a county agency"
-        return fips, _county_names().get(fips), rule
-    return None, None, "not a county agency"
+    """County FIPS, Census name and matching rule of an agency that is not a state agency (same rules for every
+    type); ``unmatched`` is returned for the caller to refuse with the row."""
+    if agency_type == "State":
+        return None, None, STATE_AGENCY
+    fips, rule = geo.match_county(state, printed, agency)
+    if rule == geo.UNMATCHED and not isinstance(printed, str) and agency_type != "County":
+        rule = geo.NO_COUNTY_PRINTED  # a name that only looks like a county's ("Police Authority of X County")
+    return fips, _county_names().get(fips) if fips else None, rule
+
+
+#: A constable's office named for its county: "Galveston County Constable's Office Pct.1", "Harris County Pct. 4
+#: Constable" (the name starts with the county).
+_COUNTY_CONSTABLE = re.compile(r"^(?:the\s+)?(.+?\s+county)\b.*\bconstable", re.IGNORECASE)
+_CONSTABLE = re.compile(r"\bconstable", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1 << 16)
+def is_county_agency(state: str, agency: str, agency_type: str | None, placed: bool = True) -> bool:
+    """True when ``agency`` is its county's own agency: its agreement makes its county one that has signed.
+
+    The rule, in order:
+
+    1. a state agency (TYPE State) is not;
+    2. **constables go by their name, not by ICE's TYPE**, which is not stable
+       for them (ICE types Galveston County Constable's Office Pct.1 County on
+       some sheets and Municipality on others): a constable's office whose name
+       starts with a county of its state ("<Name> County Constable ...",
+       "<Name> County Pct. 4 Constable", as in Texas and Tennessee, where
+       constables are county officers elected in the county's precincts or
+       districts) is a county agency; any other constable (a township, borough,
+       ward or state constable, as in Pennsylvania) is not;
+    3. otherwise ICE's TYPE decides: County is, Municipality is not;
+    4. on sheets without a TYPE column (January and February 2025), an agency
+       whose county was found (``placed``; the county then comes from its name,
+       "<Name> County ...") is taken as that county's agency, as before.
+    """
+    if agency_type == "State":
+        return False
+    if _CONSTABLE.search(agency):
+        m = _COUNTY_CONSTABLE.match(agency.strip())
+        return m is not None and geo.match_county(state, m.group(1))[0] is not None
+    if agency_type is None:
+        return bool(placed)
+    return agency_type == "County"
+
+
+def _unmatched_error(where: str, state: str, printed: object, agency: str, agency_type: object) -> SheetFormatError:
+    name = geo.state_info(state)["name"]
+    what = f"county {printed!r}" if isinstance(printed, str) else f"no county, and the agency's name, {agency!r},"
+    return SheetFormatError(
+        f"{where}: {what} matches no county of {name} (agency {agency!r}, TYPE {agency_type or 'not printed'}). "
+        f"Add the printed county to {paths.relative(geo.COUNTY_CORRECTIONS)} (state, printed, county_fips, reason): "
+        f"the Census FIPS of the county meant, or an empty county_fips if it is none of {name}'s counties."
+    )
 
 
 def _duplicates(raw: sheets.RawSheet) -> tuple[np.ndarray, list[list[int]]]:
@@ -361,7 +424,8 @@ def _duplicates(raw: sheets.RawSheet) -> tuple[np.ndarray, list[list[int]]]:
 
 
 def _arrow_type(column: str):
-    return {"row": pa.int64(), "published": pa.timestamp("us"), "signed": pa.timestamp("us")}.get(column, pa.string())
+    return {"row": pa.int64(), "published": pa.timestamp("us"), "signed": pa.timestamp("us"),
+            "county_agency": pa.bool_()}.get(column, pa.string())
 
 
 def _arrow_schema(columns: list[str]):
@@ -412,6 +476,11 @@ def _normalise(raws: list[sheets.RawSheet]) -> list[tuple]:
     if len(odd):
         agency_type[odd] = _per_distinct(odd, [state[odd], agency[odd], printed_type[odd]],
                                          lambda i, s, a, t: _agency_type(s, a, t, where(i)))
+    if _corrections()["types"]:  # a TYPE that ICE's other sheets contradict, for one agency
+        fixed = _per_distinct(position, [state, agency, printed_type], lambda i, s, a, t:
+                              _corrections()["types"].get((s, geo.key(a), _clean(t))) if isinstance(t, str) else None)
+        hit = pd.notna(fixed)
+        agency_type[hit] = fixed[hit]
     county = col["county_printed"].copy()
     county[_per_distinct(position, [county], lambda i, c: isinstance(c, str) and c.upper() in ("#NA", "N/A", "NA"))
            .astype(bool)] = None
@@ -419,6 +488,12 @@ def _normalise(raws: list[sheets.RawSheet]) -> list[tuple]:
     agency_for_county = np.where(pd.isna(county), agency, "")
     county_fips, county_name, county_match = _columns_per_distinct(
         position, [state, county, agency_for_county, agency_type], lambda i, s, c, a, t: _county_of(s, c, a, t), 3)
+    unmatched_rows = np.flatnonzero(county_match == geo.UNMATCHED)
+    if len(unmatched_rows):
+        i = int(unmatched_rows[0])
+        raise _unmatched_error(where(i), state[i], county[i], agency[i], agency_type[i])
+    county_agency = _per_distinct(position, [state, agency, agency_type, pd.notna(county_fips)],
+                                  lambda i, s, a, t, placed: is_county_agency(s, a, t, bool(placed))).astype(bool)
     refs = _state_columns()
     state_name, usps, state_fips, state_kind = _columns_per_distinct(position, [state], lambda i, s: refs[s], 4)
     signed = _per_distinct(position, [col["signed_printed"]], lambda i, p: _signed(p, where(i)))
@@ -437,6 +512,7 @@ def _normalise(raws: list[sheets.RawSheet]) -> list[tuple]:
         "county_fips": county_fips,
         "county_name": county_name,
         "county_match": county_match,
+        "county_agency": county_agency,
         "support_type": _per_distinct(position, [col["support_type_printed"], kinds], lambda i, p, k:
                                       canonical_support_type(p, where(i), blank_ok=k == "pending")),
         "signed": signed,
@@ -735,14 +811,30 @@ def load_as_of(as_of: str | date, sheet: str | Path | None = None, kind: str = "
 UNITS = {
     "agreements": "rows of the sheet (one agency x support type)",
     "agencies": "distinct agencies per state, by identity (helpers.ice.agency_key: name variants such as Sheriff's Office/Department are one agency)",
-    "counties": "distinct Census counties whose county agency holds at least one agreement",
+    "counties": "distinct Census counties whose own county agency holds at least one agreement (the article's unit; helpers.ice.is_county_agency)",
+    "counties_any": "distinct Census counties with at least one agreement of any agency located there (county, municipal, constable and other local agencies; state agencies place no county)",
+}
+#: How each county unit is named in sentences, tables and figure titles.
+UNIT_WORDS = {
+    "counties": "counties whose county agency signed",
+    "counties_any": "counties with any agreement",
 }
 
 
-def count_units(df: pd.DataFrame, by: str | list[str] | None = "state") -> pd.DataFrame:
-    """Agreements, agencies and counties, grouped by ``by`` (None for one overall row).
+def _county_agency(df: pd.DataFrame) -> pd.Series:
+    """``county_agency`` of a tidy table; a hand-made table without it counts every placed row as a county
+    agency's (the meaning ``county_fips`` had before other agencies were placed)."""
+    if "county_agency" in df.columns:
+        return df["county_agency"].astype(bool)
+    return pd.Series(True, index=df.index)
 
-    Column names are the units (see :data:`UNITS`).
+
+def count_units(df: pd.DataFrame, by: str | list[str] | None = "state") -> pd.DataFrame:
+    """Agreements, agencies, counties and counties_any, grouped by ``by`` (None for one overall row).
+
+    Column names are the units (see :data:`UNITS`): ``counties`` is the
+    article's unit (the county's own agency holds an agreement), ``counties_any``
+    counts a county where any agency located there holds one.
     """
     if by is None and df.empty:  # an empty selection counts zero of every unit
         return pd.DataFrame([{unit: 0 for unit in UNITS}])
@@ -753,7 +845,8 @@ def count_units(df: pd.DataFrame, by: str | list[str] | None = "state") -> pd.Da
                          df["agency"].to_numpy(dtype=object)], lambda r, s, a: agency_key(s, a)), index=df.index, dtype="str")
     by_columns = [] if by is None else [by] if isinstance(by, str) else list(by)
     work = pd.DataFrame({**{c: df[c] for c in by_columns}, "_agency": df["state"] + "|" + keys,
-                         "county_fips": df["county_fips"]}, index=df.index)  # only the columns counted
+                         "county_fips": df["county_fips"].where(_county_agency(df)),
+                         "county_any": df["county_fips"]}, index=df.index)  # only the columns counted
     if by is None:
         work["_all"] = "all"
         by = "_all"
@@ -763,38 +856,67 @@ def count_units(df: pd.DataFrame, by: str | list[str] | None = "state") -> pd.Da
             "agreements": grouped.size(),
             "agencies": grouped["_agency"].nunique(),
             "counties": grouped["county_fips"].nunique(),
+            "counties_any": grouped["county_any"].nunique(),
         }
     )
     return out.reset_index().drop(columns=["_all"], errors="ignore")
 
 
-def counties_with_agreements(df: pd.DataFrame, state: str) -> pd.DataFrame:
-    """One row per county of ``state`` with an agreement: agencies, support types, signing dates."""
+def _joined(values: Iterable[object]) -> str:
+    return "; ".join(sorted({str(v) for v in values if isinstance(v, str) and v}))
+
+
+def counties_with_agreements(df: pd.DataFrame, state: str, unit: str = "counties") -> pd.DataFrame:
+    """One row per county of ``state`` counted by ``unit``: its agreements, agencies, support types, signing dates.
+
+    ``unit="counties"`` (the article's unit): counties whose own county agency
+    holds an agreement, with that agency's agreements only.  ``unit="counties_any"``:
+    counties where any agency located there holds one, with every such
+    agreement, and ``county_agency_signed`` saying whether the county's own
+    agency is among them.  Sorted by county name.
+    """
+    if unit not in UNIT_WORDS:
+        raise ValueError(f"unit must be one of {list(UNIT_WORDS)}, got {unit!r}")
     state = geo.normalize_state(state)
     rows = df[(df["state"] == state) & df["county_fips"].notna()]
+    own = _county_agency(rows)
+    if unit == "counties":
+        rows, own = rows[own], own[own]
+    rows = rows.assign(_own=own)
+    if rows.empty:
+        empty = {"county_fips": "str", "county_name": "str", "agreements": "int64", "agencies": "str",
+                 "support_types": "str", "signed": "str"}
+        if unit == "counties_any":
+            empty["county_agency_signed"] = "bool"
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in empty.items()})
     out = (
-        rows.sort_values(["county_name", "signed", "support_type"])
+        rows.sort_values(["county_name", "signed", "support_type", "agency"])
         .groupby(["county_fips", "county_name"], sort=True)
         .agg(
             agreements=("support_type", "size"),
-            agencies=("agency", lambda s: "; ".join(sorted(set(s)))),
+            agencies=("agency", _joined),
             support_types=("support_type", lambda s: "; ".join(s)),
             signed=("signed", lambda s: "; ".join(d.strftime("%Y-%m-%d") for d in s if pd.notna(d))),
+            county_agency_signed=("_own", "any"),
         )
         .reset_index()
     )
+    if unit == "counties":
+        out = out.drop(columns=["county_agency_signed"])
     return out.sort_values("county_name").reset_index(drop=True)
 
 
-def unmatched(df: pd.DataFrame) -> pd.DataFrame:
-    """County agencies whose county could not be matched (kept in the data, flagged here)."""
-    return df[df["county_match"] == "unmatched"]
+def unplaced(df: pd.DataFrame) -> pd.DataFrame:
+    """Agreements placed in no county (kept in the data, flagged here): state agencies, rows with no county
+    printed, and rows whose printed county the corrections mark as none of the state's.  ``county_match`` says
+    which."""
+    return df[df["county_fips"].isna()]
 
 
 def group_totals(df: pd.DataFrame, groups: dict[str, list[str]]) -> pd.DataFrame:
     """Counting units summed over each named group of states (states normalised and checked)."""
     rows = []
-    counted = df[[c for c in ("state", "agency", "agency_key", "county_fips") if c in df.columns]]
+    counted = df[[c for c in ("state", "agency", "agency_key", "county_fips", "county_agency") if c in df.columns]]
     for label, members in groups.items():
         members = sorted(geo.normalize_state(s) for s in members)
         part = counted[counted["state"].isin(members)]
@@ -829,17 +951,24 @@ def agreement_totals(df: pd.DataFrame, groups: dict[str, list[str]]) -> tuple[in
     return len(df), {label: int(totals[label]) for label in groups}
 
 
-def compare_totals(before: pd.DataFrame, after: pd.DataFrame, groups: dict[str, list[str]]) -> pd.DataFrame:
-    """Agreements nationwide and in each group on two sheets, and the change.
+def compare_totals(before: pd.DataFrame, after: pd.DataFrame, groups: dict[str, list[str]],
+                   state: str | None = None) -> pd.DataFrame:
+    """Agreements nationwide, in ``state`` (when given) and in each group on two sheets, and the change.
 
     ``before`` and ``after`` are tidy tables of one sheet each (e.g. the sheet
     in force on the article's date and one downloaded today).  Columns:
-    ``area``, ``before``, ``after``, ``change``; the sheets' publication labels
-    are in ``attrs["before"]`` and ``attrs["after"]``.
+    ``area`` (Nationwide, the state's name, the group labels), ``before``,
+    ``after``, ``change``; the sheets' publication labels are in
+    ``attrs["before"]`` and ``attrs["after"]``.
     """
-    (old_national, old), (new_national, new) = agreement_totals(before, groups), agreement_totals(after, groups)
+    areas = dict(groups)
+    if state is not None:
+        info = geo.state_info(state)
+        label = info["name"] if info["name"] not in areas else f"{info['name']} (the chosen state)"
+        areas = {label: [info["state"]], **areas}
+    (old_national, old), (new_national, new) = agreement_totals(before, areas), agreement_totals(after, areas)
     out = pd.DataFrame(
-        {"area": ["Nationwide", *groups], "before": [old_national, *old.values()], "after": [new_national, *new.values()]}
+        {"area": ["Nationwide", *areas], "before": [old_national, *old.values()], "after": [new_national, *new.values()]}
     )
     out["change"] = out["after"] - out["before"]
     out.attrs = {side: "; ".join(sorted(set(df["published_label"]))) for side, df in (("before", before), ("after", after))}

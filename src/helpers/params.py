@@ -184,9 +184,11 @@ def check_sheet(value: Any, name: str = "sheet") -> str | None:
     """None (the as-of date chooses), a registered sheet, or the path of an existing file.
 
     A relative path is looked for from the working directory, then from the
-    project root (as :func:`helpers.sheets.resolve_sheet` does).  A file that is
-    not in the registry is accepted with a warning that names the command that
-    pins it (:func:`helpers.data.warn_unregistered`).
+    project root (as :func:`helpers.sheets.resolve_sheet` does).  A file whose
+    name and bytes are both unregistered is accepted with a warning that names
+    the command that pins it (:func:`helpers.data.warn_unregistered`, once per
+    file); a registered name or registered bytes are checked by the sheet lookup
+    (:func:`helpers.sheets.locate_sheet`), which refuses a tampered copy.
     """
     from helpers import data, paths
 
@@ -205,8 +207,12 @@ def check_sheet(value: Any, name: str = "sheet") -> str | None:
     except data.UnknownRawFileError:
         pass
     local = Path(value).expanduser()
-    if local.is_file() or (paths.ROOT / local).is_file():
-        data.warn_unregistered(value)
+    found = next((c for c in (local, paths.ROOT / local) if c.is_file()), None)
+    if found is not None:
+        registry = data.load_registry()
+        same_name = any(Path(p).name == found.name for p in registry)
+        if not same_name and data.file_sha256(found) not in {e.sha256 for e in registry.values()}:
+            data.warn_unregistered(found, shown=value)  # a registered name or bytes are checked by the sheet lookup
         return value
     raise ParameterError(
         f"Parameter {name}={value!r}: no such file, and no registered sheet has that name "

@@ -910,8 +910,10 @@ def state_bars(
     fig.set_size_inches(width, height)
     ax.set_position((left / width, bottom / height, 1 - (left + right) / width, 1 - (top + bottom) / height))
     if note_text is not None:  # under the x-axis label, from the figure's left edge
-        note_text.set_transform(fig.dpi_scale_trans)
-        note_text.set_position((0.1, bottom - 0.6))
+        # inches from the figure's corner, on transFigure: savefig(bbox_inches="tight") moves transFigure, not
+        # dpi_scale_trans, so a note placed on dpi_scale_trans alone would slide over the source line
+        note_text.set_transform(fig.transFigure + ScaledTranslation(0.1, bottom - 0.6, fig.dpi_scale_trans))
+        note_text.set_position((0.0, 0.0))
 
     legend = None
     if handles:

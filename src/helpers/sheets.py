@@ -382,10 +382,20 @@ class SheetChoice:
                if age > 0 else f"published {-age} day{'s' if age != -1 else ''} after as_of")
         return f"{self.file} ({when}), {why}; {rel}."
 
+    @property
+    def on_sheet(self) -> str:
+        """The sheet as a sentence opens with it: "On ICE's sheet published 2025-12-30 am" (with ", in force on
+        <as_of>" when ``as_of`` chose it); for a capture, "On ICE's sheet captured 2025-03-03 21:54"."""
+        if self.published_kind.startswith("capture"):
+            words = f"On ICE's sheet captured {self.published:%Y-%m-%d %H:%M} (published on or before then)"
+        else:
+            words = f"On ICE's sheet published {self.label}"
+        return words + (f", in force on {self.as_of.isoformat()}" if self.chosen_by == "as_of" else "")
+
     def as_dict(self) -> dict:
         out = asdict(self)
         out.update(path=self.path.name, published=self.published.isoformat(), as_of=self.as_of.isoformat(),
-                   age_days=self.age_days, sentence=self.sentence)
+                   age_days=self.age_days, sentence=self.sentence, on_sheet=self.on_sheet)
         return out
 
 
@@ -453,7 +463,7 @@ def locate_sheet(sheet: str | Path, registry: dict | None = None) -> tuple[Path,
         same_bytes = [e for e in registry.values() if e.sha256 == sha]
         if same_bytes:
             return found, min(same_bytes, key=lambda e: (len(e.path), e.path)).path, sha
-        warnings.warn(f"{found.name} is not in the raw-data registry; its bytes are not verified", stacklevel=3)
+        data.warn_unregistered(found, shown=text)  # once per file: the parameter check may have said it already
         return found, None, sha
     return data.fetch(entry.path, registry=registry), entry.path, entry.sha256
 

@@ -85,3 +85,22 @@ def read_csv(path: str | Path) -> pd.DataFrame:
     """Read a table written by :func:`write_csv` as text, with neutralised cells restored."""
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     return df.apply(lambda column: column.map(restore))
+
+
+def show(df: pd.DataFrame, *, empty: str | None, written: str | Path | None = None, rows: int = 25,
+         full: str = "the full table"):
+    """What a notebook shows for a table: ``df`` itself; the sentence ``empty`` when it has no rows (never
+    ``Empty DataFrame``; None shows nothing, for a table a sentence above already accounts for); its first ``rows``
+    rows, then a sentence saying where ``full`` (the full table, or what else holds its rows) was written
+    (``written``, shown relative to the project, never a machine path), when it is longer."""
+    from IPython.display import display
+
+    from helpers.text import say
+
+    if df.empty:
+        return None if empty is None else say(empty)
+    if len(df) <= rows:
+        return df
+    display(df.head(rows))
+    where = f"; {full} is in `{paths.relative(Path(written))}`" if written is not None else ""
+    return say(f"The first {rows} of {len(df)} rows{where}.")
