@@ -185,7 +185,8 @@ def test_add_pins_a_new_sheet(tmp_path, registry_copy):
 
 def test_add_refuses_a_sheet_whose_columns_are_the_other_list(tmp_path, registry_copy):
     sheet = build_sheet(tmp_path / "downloads", "pendingAgencies01152026pm.xlsx")  # participating columns
-    with pytest.raises(data.AddError, match=r"named as a pending sheet but its columns are those of a participating sheet"):
+    with pytest.warns(UserWarning, match="the name says pending but the content is a participating list"), \
+            pytest.raises(data.AddError, match=r"named as a pending sheet but its columns are those of a participating sheet"):
         data.add(sheet, registry_path=registry_copy, cache=tmp_path / "cache")
     assert registry_copy.read_bytes() == data.paths.REGISTRY.read_bytes(), "nothing was added"
 
