@@ -1,4 +1,12 @@
-"""Shared fixtures. Tests never touch the network: downloads go to a loopback server."""
+"""Shared fixtures, and how the suite is spread over cores. Tests never touch the network: downloads go to a loopback server.
+
+``make test`` runs the suite on every core with pytest-xdist (``-n auto --dist loadgroup``).  The notebooks under
+nbval rewrite committed outputs (figures, ``data/processed/``, the README tables), and ``99_claims`` reads what the
+others recorded; so every nbval item, and every test module that reads those committed outputs, is one xdist group
+(:data:`COMMITTED_OUTPUTS`): one worker runs them one after the other, in collection order, while the other workers
+run the rest.  Slow tests (:data:`SLOW_MODULES`) are collected first, so that no worker is left with a long test at
+the end.
+"""
 
 from __future__ import annotations
 
@@ -49,3 +57,29 @@ def loopback_server(tmp_path):
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:  # keep test output clean
         pass
+
+
+#: The xdist group of the notebooks under nbval and of the tests that read what they write.
+COMMITTED_OUTPUTS = "committed-outputs"
+#: Test modules that read committed outputs the notebooks rewrite (README.md, data/processed/, figures/).
+READS_COMMITTED_OUTPUTS = {"test_claims.py", "test_docs.py", "test_project.py", "test_report.py"}
+#: Test modules whose tests each run whole notebooks (seconds each): scheduled first.
+SLOW_MODULES = ("test_params.py", "test_bad_inputs.py", "test_loop.py")
+
+
+def _is_notebook(item: pytest.Item) -> bool:
+    return item.path.suffix == ".ipynb"
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the group marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _is_notebook(item) or item.path.name in READS_COMMITTED_OUTPUTS:
+            item.add_marker(pytest.mark.xdist_group(COMMITTED_OUTPUTS))
+
+    def rank(item: pytest.Item) -> int:
+        if item.path.name in SLOW_MODULES:
+            return 0
+        return 1 if (_is_notebook(item) or item.path.name in READS_COMMITTED_OUTPUTS) else 2
+
+    items.sort(key=rank)  # stable: a notebook's cells, and the notebooks, keep their order

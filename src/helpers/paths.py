@@ -27,9 +27,10 @@ import os
 import sys
 import tempfile
 import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, TextIO
 
 OUTPUT_ENV = "ICE287G_OUTPUT"
 ROOT_ENV = "ICE287G_ROOT"
@@ -193,7 +194,8 @@ def start_run(notebook: str, namespace: Mapping[str, Any]) -> Run:
     Package warnings shown in the notebook are also written to the terminal that
     started the kernel.
     """
-    from helpers import notebooks, params as checks
+    from helpers import notebooks
+    from helpers import params as checks
 
     global _RUN
     path = NOTEBOOKS / f"{notebook}.ipynb"
@@ -268,7 +270,14 @@ def _echo_warnings(notebook: str) -> None:
         return  # outside a kernel, warnings reach the terminal already
     original = warnings.showwarning
 
-    def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
         original(message, category, filename, lineno, file, line)
         if issubclass(category, UserWarning):
             to_terminal(f"{notebook}: warning: {message}")
