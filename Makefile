@@ -34,9 +34,11 @@ FORMATTED := src/helpers/notebooks.py src/helpers/claims.py tests/benchmark.py t
 PIP_FILTER := awk '/^WARNING: Location .* is ignored: it is neither a file nor a directory/ {n++; next} {print} \
 	END {if (n) print "  (left out " n " pip warnings about index folders in the pip configuration that do not exist)"}'
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
-# Make a relative mirror path absolute, so notebooks running in notebooks/ see it too.
+# Make a relative mirror path absolute, so notebooks running in notebooks/ see it too (also when it is given as
+# `make test RAW_DATA_MIRROR=...`).
 ifdef RAW_DATA_MIRROR
-export RAW_DATA_MIRROR := $(abspath $(RAW_DATA_MIRROR))
+override RAW_DATA_MIRROR := $(abspath $(RAW_DATA_MIRROR))
+export RAW_DATA_MIRROR
 endif
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg

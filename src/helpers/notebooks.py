@@ -282,6 +282,9 @@ def execute(
             report_mode=False,
             start_timeout=300,  # generous: kernels start slowly on a loaded 2-core machine
             iopub_timeout=60,
+            # Every output has arrived when the last cell ends; a graceful shutdown only adds a race in ipykernel
+            # (a control reply flushed to an iopub socket already closed) that prints a traceback to the terminal.
+            shutdown_kernel="immediate",
             kernel_manager_class=_kernel_manager_class(),
         )
     except pm.PapermillExecutionError as exc:
