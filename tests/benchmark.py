@@ -28,6 +28,7 @@ import ast
 import json
 import os
 import platform
+import re
 import resource
 import statistics
 import subprocess
@@ -183,6 +184,7 @@ class Run:
     load_after: float
     ok: bool = True
     tail: str = ""
+    notebooks: dict[str, float] = field(default_factory=dict)  # each notebook's time, as the runner printed it
 
 
 def timed(command: list[str], env: dict[str, str] | None = None) -> Run:
@@ -195,7 +197,8 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> Run:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
-    return Run(wall, cpu, load, load_now(), done.returncode == 0, "\n".join(lines[-15:]))
+    ran = {m[1]: float(m[2]) for m in re.finditer(r"^\s+ran\s+(\S+)\s+([\d.]+) s$", done.stdout, re.MULTILINE)}
+    return Run(wall, cpu, load, load_now(), done.returncode == 0, "\n".join(lines[-15:]), ran)
 
 
 # --------------------------------------------------------------------------- make reproduce against its floor
@@ -252,19 +255,11 @@ def floor_notebooks(folder: Path, figures: Path) -> list[Path]:
 class Reproduce:
     real: list[Run]
     floor: list[Run]
-    notebooks: dict[str, list[float]] = field(default_factory=dict)  # name -> seconds in each real run
     jobs: int = 1
 
     @property
     def ratio(self) -> float:
         return min(r.wall for r in self.real) / min(f.wall for f in self.floor)
-
-
-def _durations() -> dict[str, float]:
-    try:
-        return json.loads((ROOT / "build" / "logs" / "durations.json").read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 def reproduce_against_floor(runs: int = 3) -> Reproduce:
@@ -274,7 +269,7 @@ def reproduce_against_floor(runs: int = 3) -> Reproduce:
     jobs = notebooks.default_jobs()
     make = ["make", "--no-print-directory"]
     timed([*make, "reproduce"])  # warm-up: parsed-sheet cache, font cache, .pyc files
-    result = Reproduce([], [], {}, jobs)
+    result = Reproduce([], [], jobs)
     with tempfile.TemporaryDirectory() as tmp:
         folder, figures = Path(tmp) / "notebooks", Path(tmp) / "figures"
         folder.mkdir()
@@ -291,8 +286,6 @@ def reproduce_against_floor(runs: int = 3) -> Reproduce:
         ]
         for _ in range(runs):
             real = timed([*make, "reproduce"])
-            for name, seconds in _durations().items():
-                result.notebooks.setdefault(name, []).append(seconds)
             data_step = timed([*make, "data"])
             floor_run = timed(runner)
             floor = Run(
@@ -302,6 +295,7 @@ def reproduce_against_floor(runs: int = 3) -> Reproduce:
                 floor_run.load_after,
                 data_step.ok and floor_run.ok,
                 floor_run.tail,
+                floor_run.notebooks,
             )
             for label, r in (("make reproduce", real), ("floor", floor)):
                 if not r.ok:
@@ -410,7 +404,7 @@ def write_report(
             "",
             "## make reproduce against its floor",
             "",
-            f"`make reproduce` runs the {len(reproduce.notebooks)} notebooks with {reproduce.jobs} at a time (one per core), "
+            f"`make reproduce` runs the {len(reproduce.real[0].notebooks)} notebooks with {reproduce.jobs} at a time (one per core), "
             "`99_claims` last. The floor is `make data` followed by as many trivial notebooks, run the same way: each",
             "imports what the real notebook's cells import, applies the figure style and saves one figure. The two",
             "alternate; the first `make reproduce` before them fills the caches.",
@@ -425,14 +419,16 @@ def write_report(
             )
         lines += [
             "",
-            "Each notebook's time in those runs (in its own process and kernel, beside the others):",
+            "Each notebook's time in those runs, in its own process and kernel beside the others, against its floor",
+            "notebook (best of the runs; the difference is the notebook's own work):",
             "",
-            "| notebook | best (s) | median (s) |",
-            "|---|---|---|",
+            "| notebook | make reproduce (s) | floor (s) | difference (s) |",
+            "|---|---|---|---|",
         ]
-        for name in sorted(reproduce.notebooks):
-            t = reproduce.notebooks[name]
-            lines.append(f"| {name} | {min(t):.1f} | {statistics.median(t):.1f} |")
+        for name in sorted({n for r in reproduce.real for n in r.notebooks}):
+            real_t = min(r.notebooks[name] for r in reproduce.real if name in r.notebooks)
+            floor_t = min((f.notebooks[name] for f in reproduce.floor if name in f.notebooks), default=float("nan"))
+            lines.append(f"| {name} | {real_t:.1f} | {floor_t:.1f} | {real_t - floor_t:+.1f} |")
     if imports is not None:
         lines += [
             "",
@@ -473,6 +469,45 @@ def write_report(
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text("\n".join(lines) + "\n")
     print(f"written to {REPORT.relative_to(ROOT)}")
+
+
+README_START = "<!-- benchmark:start (written by `make benchmark`; do not edit) -->"
+README_END = "<!-- benchmark:end -->"
+
+
+def write_readme(when: str, reproduce: Reproduce | None, test: Run | None) -> None:
+    """The README's timing lines (between its benchmark markers): this run's figures, nothing typed by hand."""
+    if reproduce is None and test is None:
+        return
+    parts = []
+    if reproduce is not None:
+        real, floor = min(r.wall for r in reproduce.real), min(f.wall for f in reproduce.floor)
+        parts.append(
+            f"warm `make reproduce` took {real:.0f} s, {reproduce.ratio:.2f}x its floor of {floor:.0f} s "
+            f"(target <= {TARGETS['reproduce']}x)"
+        )
+    if test is not None:
+        parts.append(
+            f"`make test` took {test.wall:.0f} s (target <= {TARGETS['test']:.0f} s on a quiet machine"
+            + ("" if test.ok else "; it FAILED")
+            + ")"
+        )
+    loads = [r.load_before for r in (reproduce.real if reproduce else [])] + ([test.load_before] if test else [])
+    busy = max(loads) > (os.cpu_count() or 1) / 2
+    text = (
+        f"Measured by `make benchmark` on {when}: {' and '.join(parts)}. The 1-minute load average was "
+        f"{min(loads):.1f} to {max(loads):.1f} when they started"
+        + (": the machine was shared with other work, so read these as upper bounds." if busy else ".")
+    )
+    readme = ROOT / "README.md"
+    content = readme.read_text(encoding="utf-8")
+    if README_START not in content or README_END not in content:
+        print(f"README.md has no {README_START} ... {README_END} markers; not updated")
+        return
+    head, rest = content.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    readme.write_text(f"{head}{README_START}\n{text}\n{README_END}{tail}", encoding="utf-8")
+    print("README.md timing lines updated")
 
 
 def loader_benchmark(repeat: int) -> dict:
@@ -544,6 +579,7 @@ def main(argv: list[str] | None = None) -> int:
         print("The loader against its floor:", flush=True)
         loader = loader_benchmark(args.repeat)
     write_report(started, machine(), reproduce, test, imports, loader)
+    write_readme(f"{datetime.now(UTC):%Y-%m-%d} ({os.cpu_count()} cores)", reproduce, test)
     return 0 if test is None or test.ok else 1
 
 

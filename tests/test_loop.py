@@ -101,9 +101,15 @@ def test_a_failed_notebook_is_named_with_its_cell_and_99_does_not_run(tmp_path, 
 @pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="the worker learns of its runner's death through prctl"
 )
-@pytest.mark.parametrize(("name", "code"), [("SIGTERM", 130), ("SIGKILL", -9)], ids=["SIGTERM", "SIGKILL"])
+@pytest.mark.parametrize(
+    ("name", "code"), [("Ctrl-C", 130), ("SIGTERM", 130), ("SIGKILL", -9)], ids=["Ctrl-C", "SIGTERM", "SIGKILL"]
+)
 def test_interrupted_parallel_run_leaves_every_notebook_as_it_was(name, code, tmp_path):
-    """The runner stopped while two notebooks run at once: both are left as they were, their kernels stop."""
+    """The runner stopped while two notebooks run at once: both are left as they were, their kernels stop.
+
+    Ctrl-C in a terminal sends SIGINT to the runner and its workers (the process group); SIGTERM and SIGKILL go to
+    the runner alone.
+    """
     folder = tmp_path / "notebooks"
     markers = [tmp_path / "01", tmp_path / "02"]
     for nb, marker in zip(("01_a", "02_b"), markers):
@@ -127,10 +133,13 @@ def test_interrupted_parallel_run_leaves_every_notebook_as_it_was(name, code, tm
             assert run.poll() is None and time.monotonic() < deadline, run.communicate()
             time.sleep(0.2)
         kernels = [int(m.read_text()) for m in markers]
-        run.send_signal(getattr(signal, name))
+        if name == "Ctrl-C":
+            os.killpg(run.pid, signal.SIGINT)
+        else:
+            run.send_signal(getattr(signal, name))
         _, err = run.communicate(timeout=120)
         assert run.returncode == code, err
-        if name == "SIGTERM":
+        if name != "SIGKILL":
             assert "interrupted: the notebook being run was left as it was" in err
         deadline = time.monotonic() + 60
         while any(Path(f"/proc/{k}").is_dir() for k in kernels) and time.monotonic() < deadline:
@@ -289,3 +298,39 @@ def test_the_registry_is_read_once_and_again_when_it_changes(tmp_path, monkeypat
 def test_fetch_all_with_progress_gives_the_same_table(registry):
     names = sorted(registry)[:3]
     assert data.fetch_all(names, progress=True).equals(data.fetch_all(names))
+
+
+# --------------------------------------------------------------------------- a setup that talks
+
+
+def _make(*lines: str) -> subprocess.CompletedProcess:
+    """Run a one-off make target defined by ``lines`` (recipe lines) with the project's Makefile variables."""
+    recipe = "".join(f"\t{line}\n" for line in lines)
+    return subprocess.run(
+        ["make", "-s", "--no-print-directory", "--eval", f"probe:\n{recipe}", "probe"],
+        cwd=paths.ROOT,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_pip_output_loses_only_the_missing_index_folder_warnings():
+    pip = (
+        "WARNING: Location 'file:///opt/pypi/simple/anyio/' is ignored: it is neither a file nor a directory.\\n"
+        "ERROR: Could not find a version that satisfies the requirement nosuchpackage==1.0\\n"
+        "WARNING: Location 'file:///opt/pypi-more/simple/anyio/' is ignored: it is neither a file nor a directory.\\n"
+        "WARNING: pip is configured with locations that require TLS/SSL\\n"
+    )
+    done = _make(f'printf "{pip}" | $(PIP_FILTER)')
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "ERROR: Could not find a version that satisfies the requirement nosuchpackage==1.0",
+        "WARNING: pip is configured with locations that require TLS/SSL",
+        "  (left out 2 pip warnings about index folders in the pip configuration that do not exist)",
+    ]
+    assert _make("false | $(PIP_FILTER)").returncode != 0, "a failing pip still fails the recipe"
+
+
+def test_the_setup_counts_the_pinned_packages():
+    pins = [line for line in (paths.ROOT / "requirements.lock").read_text().splitlines() if "==" in line]
+    assert _make("echo $(PINNED)").stdout.strip() == str(len(pins))

@@ -23,6 +23,14 @@ def test_environment_yml_has_the_same_pins_as_the_lock():
     assert env == lock
 
 
+def test_the_environment_sync_test_is_named_where_it_is():
+    """pyproject.toml and environment.yml point to the test that keeps the pins in sync, by its real place."""
+    name = "tests/test_project.py::test_environment_yml_has_the_same_pins_as_the_lock"
+    for f in ("pyproject.toml", "environment.yml"):
+        assert name in (paths.ROOT / f).read_text(), f"{f} names {name}"
+    assert test_environment_yml_has_the_same_pins_as_the_lock.__name__ in name
+
+
 def test_lock_pins_every_direct_dependency():
     lock = (paths.ROOT / "requirements.lock").read_text().splitlines()
     pinned = {line.split("==")[0].lower().replace("_", "-") for line in lock if "==" in line}

@@ -568,13 +568,13 @@ def _say(out: TextIO | None, text: str) -> None:
         print(text, file=out, flush=True)
 
 
-def _line(result: Result) -> str:
+def _line(result: Result, width: int = 0) -> str:
     status = "ran   " if result.ok else "FAILED"
     tail = "" if result.ok else f"  ({result.headline})"
-    return f"  {status} {result.task.label}  {result.seconds:5.1f} s{tail}"
+    return f"  {status} {result.task.label:{width}}  {result.seconds:5.1f} s{tail}"
 
 
-def run_tasks(tasks: Sequence[Task], jobs: int = 1, out: TextIO | None = None) -> list[Result]:
+def run_tasks(tasks: Sequence[Task], jobs: int = 1, out: TextIO | None = None, width: int = 0) -> list[Result]:
     """Execute ``tasks``, at most ``jobs`` at once; returns their results in the order of ``tasks``.
 
     With ``jobs`` 1 (or one task) they run one after the other in this process;
@@ -585,10 +585,11 @@ def run_tasks(tasks: Sequence[Task], jobs: int = 1, out: TextIO | None = None) -
     as it was (:func:`execute`).
     """
     results: dict[int, Result] = {}
+    width = max([width, *(len(t.label) for t in tasks)])
     if jobs <= 1 or len(tasks) <= 1:
         for i, task in enumerate(tasks):
             results[i] = _perform(task)
-            _say(out, _line(results[i]))
+            _say(out, _line(results[i], width))
             if not results[i].ok:
                 break
         return [results[i] for i in sorted(results)]
@@ -630,7 +631,7 @@ def run_tasks(tasks: Sequence[Task], jobs: int = 1, out: TextIO | None = None) -
                     result = Result(tasks[i], time.perf_counter() - start, report, message)
                 results[i] = result
                 failed = failed or not result.ok
-                _say(out, _line(result))
+                _say(out, _line(result, width))
     except BaseException:
         for _, process, _ in running.values():
             process.terminate()  # SIGTERM: the worker stops its kernel and removes its temporary file
@@ -681,10 +682,11 @@ def run_all(folder: Path | None = None, jobs: int | None = None, out: TextIO | N
     last = f", then {', '.join(nb.stem for nb in batches[-1])}" if len(batches) > 1 else ""
     at_once = min(jobs, len(batches[0])) if batches else 0
     _say(out, f"Running {count} notebooks in place ({at_once} at a time{last}):")
+    width = max((len(nb.name) for batch in batches for nb in batch), default=0)
     start = time.perf_counter()
     results: list[Result] = []
     for batch in batches:
-        done = run_tasks([Task(nb) for nb in _longest_first(batch)], jobs, out)
+        done = run_tasks([Task(nb) for nb in _longest_first(batch)], jobs, out, width)
         results += done
         if folder is None:
             _remember(done)
