@@ -36,6 +36,8 @@ from helpers import geo, paths  # noqa: E402
 from helpers.text import counted, join, verb  # noqa: E402
 
 if TYPE_CHECKING:
+    from IPython.display import Image
+    from matplotlib.backend_bases import RendererBase
     from matplotlib.typing import RcKeyType
 
 #: Highlight colour for the article's states and counties; everything else is grey.
@@ -199,7 +201,7 @@ def alt_text(path: Path) -> str | None:
         return getattr(im, "text", {}).get(ALT_KEY)
 
 
-def show(path: Path, alt: str | None = None):
+def show(path: Path, alt: str | None = None) -> Image:
     """Display a saved figure in the notebook (the file's own bytes, so output is stable).
 
     ``alt`` (default: the alt text stored in the PNG) goes into the output's
@@ -359,7 +361,7 @@ def county_map(
         map_w, map_h = (size, size * tall / wide) if wide >= tall else (size * wide / tall, size)
     scale = map_w * 72 / wide  # points per degree of longitude
 
-    def to_points(g):
+    def to_points(g: Polygon | MultiPolygon) -> Polygon | MultiPolygon:
         return shapely.transform(g, lambda xy: (xy - [x0, y0]) * [scale, scale * aspect])
 
     def to_lonlat(x: float, y: float) -> tuple[float, float]:
@@ -820,7 +822,7 @@ def _ink(fill: str) -> str:
     return "white" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.45 else "black"
 
 
-def _check_drawn(ax: plt.Axes, texts: list[Text], renderer) -> None:
+def _check_drawn(ax: plt.Axes, texts: list[Text], renderer: RendererBase) -> None:
     """Raise ``RuntimeError`` if two drawn labels overlap or one leaves the axes (measured by the renderer)."""
     frame = ax.get_window_extent(renderer)
     boxes = np.array([t.get_window_extent(renderer).extents for t in texts]).reshape(-1, 4)
@@ -987,12 +989,12 @@ def _figure_of(ax: plt.Axes) -> plt.Figure:
     return fig
 
 
-def _renderer(fig: plt.Figure):
+def _renderer(fig: plt.Figure) -> RendererBase:
     """The figure's renderer, for measuring drawn text (the Agg canvas this module selects has one)."""
     return fig.canvas.get_renderer()  # type: ignore[attr-defined]
 
 
-def _measurer(fig: plt.Figure, renderer) -> Callable[[str, float, str], tuple[float, float]]:
+def _measurer(fig: plt.Figure, renderer: RendererBase) -> Callable[[str, float, str], tuple[float, float]]:
     """A function measuring drawn text, (width, height) in points, with the figure's renderer."""
 
     def measure(text: str, fontsize: float, weight: str = "normal") -> tuple[float, float]:

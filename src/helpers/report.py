@@ -269,7 +269,7 @@ def _import_nbconvert() -> tuple[Any, Any]:
     return nbconvert, nbformat
 
 
-def _exporter():
+def _exporter() -> Any:  # nbconvert's HTMLExporter (nbconvert has no type information)
     nbconvert, _ = _import_nbconvert()
     HTMLExporter = nbconvert.HTMLExporter
 
@@ -282,7 +282,7 @@ def _exporter():
     return exporter
 
 
-def render_notebook(notebook: Path, exporter=None, commit: str = "") -> tuple[str, str]:
+def render_notebook(notebook: Path, exporter: Any = None, commit: str = "") -> tuple[str, str]:
     """(HTML, title) of one executed notebook, from its stored outputs (nothing is run); ``commit`` stamps it."""
     _, nbformat = _import_nbconvert()
 
