@@ -98,6 +98,35 @@ def test_a_failed_notebook_is_named_with_its_cell_and_99_does_not_run(tmp_path, 
     assert (paths.BUILD / "failed" / "01_a.ipynb").is_file()
 
 
+def _writes(path: Path) -> str:
+    """Code that writes ``path`` the way figures and tables are written (helpers.paths.atomic_write)."""
+    return (
+        "import pathlib\nfrom helpers import paths\n"
+        f"with paths.atomic_write(pathlib.Path({str(path)!r})) as tmp:\n    tmp.write_text('x')"
+    )
+
+
+# what 01 and 02 write (file names under tmp_path) -> the error, if any
+SHARED_FILES = [
+    ("one file written by both", ("same.csv", "same.csv"), r"same\.csv by 01_a\.ipynb and 02_b\.ipynb"),
+    ("each its own file", ("a.csv", "b.csv"), None),
+    ("the recorded claims, under their lock", ("claims_recorded.csv", "claims_recorded.csv"), None),
+]
+
+
+@pytest.mark.parametrize(("case", "files", "error"), SHARED_FILES, ids=[c[0] for c in SHARED_FILES])
+def test_notebooks_that_run_at_once_may_not_write_the_same_file(case, files, error, tmp_path):
+    folder = tmp_path / "notebooks"
+    for name, file in zip(("01_a", "02_b"), files):
+        _notebook(folder / f"{name}.ipynb", _writes(tmp_path / "out" / file))
+    if error is None:
+        assert all(r.ok for r in notebooks.run_all(folder, jobs=2, out=None))
+    else:
+        with pytest.raises(notebooks.SharedOutputError, match=error):
+            notebooks.run_all(folder, jobs=2, out=None)
+    assert notebooks.SHARED_OUTPUTS == (claims.RECORD_FILE,)
+
+
 @pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="the worker learns of its runner's death through prctl"
 )

@@ -510,6 +510,15 @@ class Result:
         return not self.error
 
 
+#: Files that notebooks running at the same time may all write: the recorded claims, updated under
+#: :func:`helpers.claims.store_lock` (``claims.RECORD_FILE``; tests/test_loop.py checks the name).
+SHARED_OUTPUTS = ("claims_recorded.csv",)
+
+
+class SharedOutputError(ValueError):
+    """Two notebooks that run at the same time write the same file: whichever ends last would win."""
+
+
 class RunFailed(RuntimeError):
     """One or more notebooks of a run failed; ``results`` holds every notebook that ran."""
 
@@ -523,9 +532,17 @@ class RunFailed(RuntimeError):
         return "\n".join(r.error for r in self.results if not r.ok)
 
 
-def _perform(task: Task) -> Result:
-    """Execute one task in this process; a failing cell becomes a :class:`Result` with its report."""
+def _perform(task: Task, writes: Path | None = None) -> Result:
+    """Execute one task in this process; a failing cell becomes a :class:`Result` with its report.
+
+    ``writes`` receives the path of every file the notebook writes (:data:`helpers.paths.WRITES_ENV`).
+    """
     start = time.perf_counter()
+    previous = os.environ.get(paths.WRITES_ENV)
+    if writes is not None:
+        writes.parent.mkdir(parents=True, exist_ok=True)
+        writes.write_text("", encoding="utf-8")
+        os.environ[paths.WRITES_ENV] = str(writes)
     try:
         if task.output is None:
             execute(task.notebook)
@@ -533,7 +550,38 @@ def _perform(task: Task) -> Result:
             run_with_parameters(task.notebook, task.output, task.parameters or {})
     except NotebookError as exc:
         return Result(task, time.perf_counter() - start, exc.report(), f"{exc.cell}: {exc.headline()}")
+    finally:
+        if previous is None:
+            os.environ.pop(paths.WRITES_ENV, None)
+        else:
+            os.environ[paths.WRITES_ENV] = previous
     return Result(task, time.perf_counter() - start)
+
+
+def _writes_log(task: Task, folder: Path | None) -> Path | None:
+    return None if folder is None else folder / f"{task.notebook.stem}.txt"
+
+
+def check_outputs_apart(tasks: Sequence[Task], folder: Path) -> None:
+    """Raise :class:`SharedOutputError` if two of ``tasks`` wrote the same file (other than :data:`SHARED_OUTPUTS`).
+
+    ``folder`` holds what each wrote (:func:`run_tasks` with ``writes``).
+    """
+    writers: dict[str, list[str]] = {}
+    for task in tasks:
+        log = _writes_log(task, folder)
+        if log is None or not log.is_file():
+            continue
+        for line in sorted(set(log.read_text(encoding="utf-8").splitlines())):
+            if line and Path(line).name not in SHARED_OUTPUTS:
+                writers.setdefault(line, []).append(task.notebook.name)
+    shared = {path: names for path, names in writers.items() if len(names) > 1}
+    if shared:
+        listing = "; ".join(f"{paths.relative(Path(p))} by {' and '.join(n)}" for p, n in sorted(shared.items()))
+        raise SharedOutputError(
+            f"notebooks that run at the same time write the same file: {listing}. Whichever ends last would win: "
+            "give each notebook its own file (or record shared values through helpers.claims.record)."
+        )
 
 
 def _die_with_parent(parent: int) -> None:
@@ -551,12 +599,12 @@ def _die_with_parent(parent: int) -> None:
         raise KeyboardInterrupt("runner gone")
 
 
-def _worker(task: Task, parent: int, conn: Any) -> None:
+def _worker(task: Task, parent: int, conn: Any, writes: Path | None = None) -> None:
     """Body of a worker process: run one task, send its :class:`Result` back."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
         _die_with_parent(parent)
-        conn.send(_perform(task))
+        conn.send(_perform(task, writes))
     except KeyboardInterrupt:
         sys.exit(130)
     finally:
@@ -574,7 +622,9 @@ def _line(result: Result, width: int = 0) -> str:
     return f"  {status} {result.task.label:{width}}  {result.seconds:5.1f} s{tail}"
 
 
-def run_tasks(tasks: Sequence[Task], jobs: int = 1, out: TextIO | None = None, width: int = 0) -> list[Result]:
+def run_tasks(
+    tasks: Sequence[Task], jobs: int = 1, out: TextIO | None = None, width: int = 0, writes: Path | None = None
+) -> list[Result]:
     """Execute ``tasks``, at most ``jobs`` at once; returns their results in the order of ``tasks``.
 
     With ``jobs`` 1 (or one task) they run one after the other in this process;
@@ -588,7 +638,7 @@ def run_tasks(tasks: Sequence[Task], jobs: int = 1, out: TextIO | None = None, w
     width = max([width, *(len(t.label) for t in tasks)])
     if jobs <= 1 or len(tasks) <= 1:
         for i, task in enumerate(tasks):
-            results[i] = _perform(task)
+            results[i] = _perform(task, _writes_log(task, writes))
             _say(out, _line(results[i], width))
             if not results[i].ok:
                 break
@@ -610,7 +660,8 @@ def run_tasks(tasks: Sequence[Task], jobs: int = 1, out: TextIO | None = None, w
             while waiting and len(running) < jobs and not failed:
                 i, task = waiting.pop(0)
                 receive, send = context.Pipe(duplex=False)
-                process = context.Process(target=_worker, args=(task, os.getpid(), send), daemon=False)
+                args = (task, os.getpid(), send, _writes_log(task, writes))
+                process = context.Process(target=_worker, args=args, daemon=False)
                 process.start()
                 send.close()
                 running[receive] = (i, process, time.perf_counter())
@@ -673,7 +724,8 @@ def run_all(folder: Path | None = None, jobs: int | None = None, out: TextIO | N
     """Execute every ``NN_*.ipynb`` of ``folder`` (``notebooks/``) in place: ``make reproduce``.
 
     The independent notebooks run ``jobs`` at a time (default :func:`default_jobs`),
-    then the ``99_*`` ones.  Raises :class:`RunFailed` when a notebook fails (the
+    then the ``99_*`` ones; two notebooks of one batch that write the same file raise
+    :class:`SharedOutputError` (:func:`check_outputs_apart`).  Raises :class:`RunFailed` when a notebook fails (the
     ``99_*`` notebooks then do not run).  Returns the results in run order.
     """
     jobs = jobs or default_jobs()
@@ -685,13 +737,18 @@ def run_all(folder: Path | None = None, jobs: int | None = None, out: TextIO | N
     width = max((len(nb.name) for batch in batches for nb in batch), default=0)
     start = time.perf_counter()
     results: list[Result] = []
+    import tempfile
+
     for batch in batches:
-        done = run_tasks([Task(nb) for nb in _longest_first(batch)], jobs, out, width)
-        results += done
-        if folder is None:
-            _remember(done)
-        if len(done) < len(batch) or not all(r.ok for r in done):
-            raise RunFailed(results)
+        tasks = [Task(nb) for nb in _longest_first(batch)]
+        with tempfile.TemporaryDirectory(prefix="notebook-writes-") as tmp:  # what each notebook wrote
+            done = run_tasks(tasks, jobs, out, width, Path(tmp))
+            results += done
+            if folder is None:
+                _remember(done)
+            if len(done) < len(batch) or not all(r.ok for r in done):
+                raise RunFailed(results)
+            check_outputs_apart(tasks, Path(tmp))
     _say(out, f"Ran {count} notebooks in {time.perf_counter() - start:.1f} s.")
     return results
 

@@ -39,6 +39,9 @@ ROOT_ENV = "ICE287G_ROOT"
 REPRODUCE_ENV = "ICE287G_REPRODUCE"
 #: Suffix of the temporary files that :func:`atomic_write` renames into place (git-ignored).
 PARTIAL_SUFFIX = ".partial"
+#: Set by ``helpers.notebooks`` for each notebook it runs: :func:`atomic_write` appends every file it writes to the
+#: file this names, so that a run can check that no two notebooks that run at the same time write the same file.
+WRITES_ENV = "ICE287G_WRITES_LOG"
 
 
 def _find_root() -> Path:
@@ -125,6 +128,10 @@ def atomic_write(path: Path) -> Iterator[Path]:
         yield tmp
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+        log = os.environ.get(WRITES_ENV)
+        if log:
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(f"{path.resolve()}\n")
     finally:
         tmp.unlink(missing_ok=True)
 
