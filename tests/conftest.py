@@ -1,4 +1,12 @@
-"""Shared fixtures. Tests never touch the network: downloads go to a loopback server."""
+"""Shared fixtures, and how the suite is spread over cores. Tests never touch the network: downloads go to a loopback server.
+
+``make test`` runs the suite on every core with pytest-xdist (``-n JOBS --dist loadgroup``).  The notebooks under
+nbval rewrite committed outputs (figures, ``data/processed/``, the README tables), and ``99_claims`` reads what the
+others recorded; so every nbval item, and every test module that reads those committed outputs, is one work unit
+(:data:`COMMITTED_OUTPUTS`, :func:`pytest_xdist_make_scheduler`): one worker runs them one after the other, in
+collection order, while the other workers run the rest, one test at a time.  Slow tests (:data:`SLOW_MODULES`) are collected first, so that no worker is left with a long test at
+the end.
+"""
 
 from __future__ import annotations
 
@@ -49,3 +57,46 @@ def loopback_server(tmp_path):
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:  # keep test output clean
         pass
+
+
+#: The xdist work unit of the notebooks under nbval and of the tests that read what they write.
+COMMITTED_OUTPUTS = "committed-outputs"
+#: Test modules that read committed outputs the notebooks rewrite (README.md, data/processed/, figures/).
+READS_COMMITTED_OUTPUTS = {"test_claims.py", "test_docs.py", "test_project.py", "test_report.py"}
+#: Test modules whose tests each run whole notebooks (seconds each): scheduled first.
+SLOW_MODULES = ("test_params.py", "test_bad_inputs.py", "test_loop.py")
+
+
+def shares_committed_outputs(path: str) -> bool:
+    """True for a notebook (run by nbval) or a test module that reads what the notebooks write."""
+    name = path.rsplit("/", 1)[-1]
+    return name.endswith(".ipynb") or name in READS_COMMITTED_OUTPUTS
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """pytest-xdist's scheduler for ``--dist load`` and ``--dist loadgroup``: one test at a time to whichever worker
+    is free, except :data:`COMMITTED_OUTPUTS`, which goes to one worker whole, in collection order.
+
+    (pytest-xdist's own ``xdist_group`` marks do not group under pytest 9, which no longer derives a test's id from
+    the ``_nodeid`` that pytest-xdist rewrites; the grouping is done here, by path.)
+    """
+    if config.getvalue("dist") not in ("load", "loadgroup"):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class CommittedOutputsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return COMMITTED_OUTPUTS if shares_committed_outputs(nodeid.split("::", 1)[0]) else nodeid
+
+    return CommittedOutputsTogether(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Slow tests first, then the notebooks and the tests that share their outputs, then the rest."""
+
+    def rank(item: pytest.Item) -> int:
+        if item.path.name in SLOW_MODULES:
+            return 0
+        return 1 if shares_committed_outputs(item.path.name) else 2
+
+    items.sort(key=rank)  # stable: a notebook's cells, and the notebooks, keep their order

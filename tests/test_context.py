@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from helpers import context
+from helpers import context, data
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def test_foreign_born_share():
     assert fb["FLORIDA"] == pytest.approx(0.2210, abs=5e-5)
     three = context.foreign_born_share_by_state([2021, 2022, 2023]).set_index("state")["foreign_born_share"]
     assert three["NORTH DAKOTA"] != fb["NORTH DAKOTA"]
-    with pytest.raises(Exception):
+    with pytest.raises(data.RawDataError, match=r"no rows for years \[2020\]"):
         context.foreign_born_share_by_state([2020])  # no 1-year release
 
 

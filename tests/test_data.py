@@ -177,7 +177,8 @@ def test_add_pins_a_new_sheet(tmp_path, registry_copy):
     after = registry_copy.read_text().splitlines()
     new = [line for line in after if line not in before]
     assert len(new) == 1 and new[0].startswith(entry.path + ",") and len(after) == len(before) + 1
-    assert after[1:] == sorted(after[1:]) and [l for l in after if l != new[0]] == before, "one sorted row added, the rest untouched"
+    untouched = [line for line in after if line != new[0]]
+    assert after[1:] == sorted(after[1:]) and untouched == before, "one sorted row added, the rest untouched"
     registry = data.load_registry(registry_copy)
     assert registry[entry.path] == entry
     assert data.fetch("participatingAgencies01152026am.xlsx", registry=registry, cache=tmp_path / "cache", allow_download=False).is_file()

@@ -22,7 +22,10 @@ from helpers import notebooks, params, paths
 def make_notebook(path: Path, parameters: str, *code: str) -> Path:
     """A small notebook: a markdown cell, a tagged parameters cell and ``code`` cells."""
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("# test"), nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]})]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# test"),
+        nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}),
+    ]
     nb.cells += [nbformat.v4.new_code_cell(c) for c in code]
     nb.metadata["kernelspec"] = dict(notebooks.KERNELSPEC)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,7 +117,10 @@ def test_parameter_defaults_are_read_from_the_tagged_cell(fake_notebooks):
 
 
 def test_stamp_records_the_parameters_cell():
-    nb = {"cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": ["x = 1\n", "y = [2023]\n"]}], "metadata": {}}
+    nb = {
+        "cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": ["x = 1\n", "y = [2023]\n"]}],
+        "metadata": {},
+    }
     assert notebooks.stamp_defaults(nb)["metadata"]["ice287g"] == {"defaults": {"x": 1, "y": [2023]}}
     assert "ice287g" not in notebooks.stamp_defaults({"cells": [], "metadata": {}})["metadata"]
 
@@ -126,9 +132,16 @@ def test_kernel_manager_uses_ipc_on_posix():
 
 def test_notebook_error_prints_the_message_first_and_last():
     class Exc:
-        ename, evalue, exec_count, source = "ParameterError", "Parameter state='X' is not a state", 3, "\nrun = paths.start_run()"
+        ename, evalue, exec_count, source = (
+            "ParameterError",
+            "Parameter state='X' is not a state",
+            3,
+            "\nrun = paths.start_run()",
+        )
 
-    err = notebooks.NotebookError(paths.NOTEBOOKS / "01_state_counties.ipynb", Exc, paths.BUILD / "failed" / "01.ipynb", None)
+    err = notebooks.NotebookError(
+        paths.NOTEBOOKS / "01_state_counties.ipynb", Exc, paths.BUILD / "failed" / "01.ipynb", None
+    )
     lines = err.report().splitlines()
     assert lines[0] == "error: notebooks/01_state_counties.ipynb, cell In [3] (run = paths.start_run()):"
     assert lines[1].strip() == lines[-1].removeprefix("error: ") == "ParameterError: Parameter state='X' is not a state"
@@ -140,7 +153,10 @@ def test_install_jupyter_config_keeps_other_settings(tmp_path):
     target.parent.mkdir(parents=True)
     target.write_text(json.dumps({"ServerApp": {"port": 9999}}))
     assert notebooks.install_jupyter_config(tmp_path) == target
-    assert json.loads(target.read_text()) == {"ServerApp": {"port": 9999}, "ContentsManager": {"pre_save_hook": notebooks.HOOK}}
+    assert json.loads(target.read_text()) == {
+        "ServerApp": {"port": 9999},
+        "ContentsManager": {"pre_save_hook": notebooks.HOOK},
+    }
 
 
 def _free_port() -> int:
@@ -157,7 +173,9 @@ def test_opening_and_saving_in_jupyter_leaves_the_notebook_unchanged():
     """
     config = Path(sys.prefix) / "etc" / "jupyter" / "jupyter_server_config.json"
     if not config.is_file() or notebooks.HOOK not in config.read_text():
-        pytest.fail(f"{config} does not name {notebooks.HOOK}: run `make env` (or python -m helpers.notebooks install-jupyter-config)")
+        pytest.fail(
+            f"{config} does not name {notebooks.HOOK}: run `make env` (or python -m helpers.notebooks install-jupyter-config)"
+        )
     paths.BUILD.mkdir(exist_ok=True)
     folder = Path(tempfile.mkdtemp(dir=paths.BUILD, prefix="save-test-"))
     committed = paths.NOTEBOOKS / "04_detention_contracts.ipynb"
@@ -166,9 +184,17 @@ def test_opening_and_saving_in_jupyter_leaves_the_notebook_unchanged():
     port = _free_port()
     jupyter = Path(sys.executable).parent / "jupyter"
     server = subprocess.Popen(
-        [str(jupyter), "server", "--no-browser", "--allow-root", f"--port={port}", "--IdentityProvider.token=t",
-         f"--ServerApp.root_dir={paths.ROOT}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(jupyter),
+            "server",
+            "--no-browser",
+            "--allow-root",
+            f"--port={port}",
+            "--IdentityProvider.token=t",
+            f"--ServerApp.root_dir={paths.ROOT}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}/api/contents/{copy.relative_to(paths.ROOT).as_posix()}"
     headers = {"Authorization": "token t", "Content-Type": "application/json"}
@@ -176,7 +202,9 @@ def test_opening_and_saving_in_jupyter_leaves_the_notebook_unchanged():
         deadline = time.monotonic() + 120
         while True:
             try:
-                with urllib.request.urlopen(urllib.request.Request(url + "?content=1", headers=headers), timeout=10) as r:
+                with urllib.request.urlopen(
+                    urllib.request.Request(url + "?content=1", headers=headers), timeout=10
+                ) as r:
                     model = json.load(r)
                 break
             except OSError:
@@ -185,7 +213,9 @@ def test_opening_and_saving_in_jupyter_leaves_the_notebook_unchanged():
                 time.sleep(0.3)
         model["content"]["metadata"]["language_info"]["version"] = platform.python_version()  # what the kernel sends
         body = json.dumps({"type": "notebook", "format": "json", "content": model["content"]}).encode()
-        with urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers, method="PUT"), timeout=30) as r:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, data=body, headers=headers, method="PUT"), timeout=30
+        ) as r:
             assert r.status == 200
         assert copy.read_bytes() == committed.read_bytes(), "saving from Jupyter changed the notebook"
     finally:

@@ -1,37 +1,113 @@
-"""Every parameter file in notebooks/params/ runs, and never touches committed outputs."""
+"""Every parameter file in notebooks/params/ runs, and never touches committed outputs.
+
+Each (parameter file, notebook) pair is one test, so that pytest-xdist spreads the runs over the cores.  A pair whose
+effective parameters (the notebook's defaults updated with the file's values) are the defaults is the committed
+notebook itself, which nbval runs in the same session; a pair whose effective parameters equal an earlier file's for
+the same notebook is that file's run.  Neither is run twice (:func:`plan`).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from helpers import notebooks, params, paths
 
 PARAM_FILES = sorted((paths.NOTEBOOKS / "params").glob("*.yaml"))
+COMMITTED = ("notebooks/*.ipynb", "figures/*.png", "data/processed/*.csv")
+
+
+def plan(files: dict[str, dict[str, Any]], defaults: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """(file, notebook, what covers it) for every notebook that takes all of a file's parameters.
+
+    ``files`` maps a file's name to its values, ``defaults`` a notebook's name to its parameters cell.
+    "run" = this test runs it; "nbval" = the effective parameters are the notebook's defaults;
+    otherwise the name of the earlier file whose run has the same effective parameters.
+    """
+    seen: dict[tuple[str, str], str] = {}
+    out = []
+    for file, values in files.items():
+        for nb, cell in defaults.items():
+            if not set(values) <= set(cell):
+                continue
+            effective = json.dumps({**cell, **values}, sort_keys=True)
+            if effective == json.dumps(cell, sort_keys=True):
+                out.append((file, nb, "nbval"))
+            elif (nb, effective) in seen:
+                out.append((file, nb, seen[nb, effective]))
+            else:
+                seen[nb, effective] = file
+                out.append((file, nb, "run"))
+    return out
+
+
+FILES = {f.name: params.load_yaml(f) for f in PARAM_FILES}
+DEFAULTS = {nb.name: notebooks.parameter_defaults(nb) for nb in notebooks.ordered_notebooks()}
+PLAN = plan(FILES, DEFAULTS)
+RUNS = [(file, nb) for file, nb, how in PLAN if how == "run"]
 
 
 def _snapshot() -> dict[str, str]:
-    """Hashes of the committed outputs a stray run could overwrite."""
-    files = [*paths.NOTEBOOKS.glob("*.ipynb"), *(paths.ROOT / "figures").glob("*.png"), *(paths.DATA / "processed").glob("*.csv")]
+    """Hashes of the committed outputs a stray run could overwrite (or add to)."""
+    files = sorted({f for pattern in COMMITTED for f in paths.ROOT.glob(pattern)})
     return {str(f.relative_to(paths.ROOT)): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
 
 
-@pytest.mark.parametrize("params_file", PARAM_FILES, ids=[p.stem for p in PARAM_FILES])
-def test_parameter_file_runs_into_the_output_folder(params_file, tmp_path):
+# effective parameters of two files for one notebook -> what the second file's run is
+PLAN_CASES = [
+    ("new values run", {"a.yaml": {"state": "IOWA"}}, [("a.yaml", "01.ipynb", "run")]),
+    ("the defaults are nbval's run", {"a.yaml": {"state": "MINNESOTA"}}, [("a.yaml", "01.ipynb", "nbval")]),
+    (
+        "same as an earlier file",
+        {"a.yaml": {"state": "IOWA"}, "b.yaml": {"state": "IOWA", "as_of": "2025-11-01"}},
+        [("a.yaml", "01.ipynb", "run"), ("b.yaml", "01.ipynb", "a.yaml")],
+    ),
+    ("a notebook without the parameter is left out", {"a.yaml": {"measure": "agencies"}}, []),
+]
+
+
+@pytest.mark.parametrize(("case", "files", "expected"), PLAN_CASES, ids=[c[0] for c in PLAN_CASES])
+def test_plan_runs_each_set_of_parameters_once(case, files, expected):
+    assert plan(files, {"01.ipynb": {"state": "MINNESOTA", "as_of": "2025-11-01"}}) == expected
+
+
+def test_every_parameter_file_is_covered():
+    """Each file applies to at least one notebook, and each pair is run here, by nbval, or by another file."""
+    for f in PARAM_FILES:
+        tasks = notebooks.adapt_tasks(f, out_root=paths.OUTPUT)
+        assert [t.notebook.name for t in tasks] == [nb for file, nb, _ in PLAN if file == f.name] and tasks
+        assert all(t.output == paths.OUTPUT / f.stem / t.notebook.name and t.parameters == FILES[f.name] for t in tasks)
+
+
+@pytest.mark.parametrize(("file", "notebook"), RUNS, ids=[f"{Path(f).stem}-{nb[:2]}" for f, nb in RUNS])
+def test_parameter_file_runs_into_the_output_folder(file, notebook, tmp_path):
+    """What `make adapt PARAMS=notebooks/params/<file>` runs for one notebook: outputs beside the executed copy."""
     before = _snapshot()
-    ran = notebooks.adapt(params_file, out_root=tmp_path)
-    values = params.load_yaml(params_file)
-    expected = [nb.name for nb in notebooks.ordered_notebooks() if set(values) <= notebooks.parameter_names(nb)]
-    assert [p.name for p in ran] == expected and ran
-    for out in ran:
-        nb = json.loads(out.read_text())
-        assert nb["metadata"]["papermill"]["parameters"] == values
-        errors = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"] if o["output_type"] == "error"]
-        assert not errors, f"{out.name} failed with {params_file.name}"
-    assert any((tmp_path / params_file.stem / "figures").glob("*.png")), "figures go beside the executed notebooks"
-    assert _snapshot() == before, "an adaptation run changed committed outputs"
+    task = next(
+        t
+        for t in notebooks.adapt_tasks(paths.NOTEBOOKS / "params" / file, out_root=tmp_path)
+        if t.notebook.name == notebook
+    )
+    [result] = notebooks.run_tasks([task])
+    assert result.ok, result.error
+    nb = json.loads(task.output.read_text())
+    assert nb["metadata"]["papermill"]["parameters"] == FILES[file]
+    errors = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"] if o["output_type"] == "error"]
+    assert not errors, f"{notebook} failed with {file}"
+    folder = task.output.parent
+    assert list((folder / "figures").glob(f"{notebook[:2]}_*.png")), "figures go beside the executed notebook"
+    assert list((folder / "data" / "processed").glob("*.csv")), "tables go beside the executed notebook"
+    after = _snapshot()
+    assert set(after) == set(before), f"the run added or removed committed files: {set(after) ^ set(before)}"
+    changed = [f for f in after if after[f] != before[f]]
+    assert not changed, (
+        f"committed outputs changed during the run: {changed} (by this run, or, if they are out of date, "
+        "by a notebook nbval re-ran at the same time: run `make reproduce` and check again)"
+    )
 
 
 def test_runs_refuse_to_overwrite_committed_notebooks():
@@ -42,7 +118,9 @@ def test_runs_refuse_to_overwrite_committed_notebooks():
 
 def test_unknown_parameters_are_refused(tmp_path):
     with pytest.raises(ValueError, match="has no parameter"):
-        notebooks.run_with_parameters(paths.NOTEBOOKS / "01_state_counties.ipynb", tmp_path / "x.ipynb", {"stat": "IOWA"})
+        notebooks.run_with_parameters(
+            paths.NOTEBOOKS / "01_state_counties.ipynb", tmp_path / "x.ipynb", {"stat": "IOWA"}
+        )
 
 
 def test_parameter_names_are_read_from_the_tagged_cell():

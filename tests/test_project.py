@@ -14,16 +14,28 @@ NOTEBOOKS = notebooks.ordered_notebooks()
 
 
 def test_environment_yml_has_the_same_pins_as_the_lock():
-    lock = sorted(l.strip() for l in (paths.ROOT / "requirements.lock").read_text().splitlines() if "==" in l)
+    lock = sorted(line.strip() for line in (paths.ROOT / "requirements.lock").read_text().splitlines() if "==" in line)
     env = sorted(
-        l.strip()[2:] for l in (paths.ROOT / "environment.yml").read_text().splitlines() if l.strip().startswith("- ") and "==" in l
+        line.strip()[2:]
+        for line in (paths.ROOT / "environment.yml").read_text().splitlines()
+        if line.strip().startswith("- ") and "==" in line
     )
     assert env == lock
 
 
+def test_the_environment_sync_test_is_named_where_it_is():
+    """pyproject.toml and environment.yml point to the test that keeps the pins in sync, by its real place."""
+    name = "tests/test_project.py::test_environment_yml_has_the_same_pins_as_the_lock"
+    for f in ("pyproject.toml", "environment.yml"):
+        assert name in (paths.ROOT / f).read_text(), f"{f} names {name}"
+    assert test_environment_yml_has_the_same_pins_as_the_lock.__name__ in name
+
+
 def test_lock_pins_every_direct_dependency():
-    pinned = {l.split("==")[0].lower().replace("_", "-") for l in (paths.ROOT / "requirements.lock").read_text().splitlines() if "==" in l}
-    direct = {l.strip().lower() for l in (paths.ROOT / "requirements.in").read_text().splitlines() if l.strip() and not l.startswith("#")}
+    lock = (paths.ROOT / "requirements.lock").read_text().splitlines()
+    pinned = {line.split("==")[0].lower().replace("_", "-") for line in lock if "==" in line}
+    requirements = (paths.ROOT / "requirements.in").read_text().splitlines()
+    direct = {line.strip().lower() for line in requirements if line.strip() and not line.startswith("#")}
     assert direct <= pinned, direct - pinned
 
 
@@ -62,7 +74,9 @@ def test_notebook_conventions(path):
 
 @pytest.mark.parametrize(
     "path",
-    NOTEBOOKS + sorted((paths.ROOT / "data" / "processed").glob("*.csv")) + [paths.ROOT / "tests" / "helpers_tour.ipynb"],
+    NOTEBOOKS
+    + sorted((paths.ROOT / "data" / "processed").glob("*.csv"))
+    + [paths.ROOT / "tests" / "helpers_tour.ipynb"],
     ids=lambda p: p.name,
 )
 def test_outputs_carry_no_machine_paths_or_timestamps(path):
@@ -77,11 +91,20 @@ def test_outputs_carry_no_machine_paths_or_timestamps(path):
 
 def test_scrub_merges_split_streams_and_drops_volatile_metadata():
     nb = {
-        "metadata": {"language_info": {"name": "python", "version": "3.11.7"},
-                     "papermill": {"start_time": "x", "parameters": {"state": "IOWA"}, "input_path": "/tmp/a"}},
-        "cells": [{"cell_type": "code", "metadata": {"papermill": {"duration": 1.0}, "execution": {"t": 1}},
-                   "outputs": [{"output_type": "stream", "name": "stdout", "text": ["8 of 87"]},
-                               {"output_type": "stream", "name": "stdout", "text": ["\n"]}]}],
+        "metadata": {
+            "language_info": {"name": "python", "version": "3.11.7"},
+            "papermill": {"start_time": "x", "parameters": {"state": "IOWA"}, "input_path": "/tmp/a"},
+        },
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {"papermill": {"duration": 1.0}, "execution": {"t": 1}},
+                "outputs": [
+                    {"output_type": "stream", "name": "stdout", "text": ["8 of 87"]},
+                    {"output_type": "stream", "name": "stdout", "text": ["\n"]},
+                ],
+            }
+        ],
     }
     out = notebooks.scrub(nb)
     assert out["metadata"]["papermill"] == {"parameters": {"state": "IOWA"}}

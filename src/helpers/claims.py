@@ -33,11 +33,14 @@ changes the Minnesota claims.  ``evidence`` is one short readable line
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -124,9 +127,7 @@ def validate_claims(df: pd.DataFrame) -> list[str]:
 def _claim(claim_id: str, claims: pd.DataFrame) -> pd.Series:
     match = claims[claims["claim_id"] == claim_id]
     if match.empty:
-        raise ClaimsError(
-            f"unknown claim id '{claim_id}'; known ids: {', '.join(claims['claim_id'])}"
-        )
+        raise ClaimsError(f"unknown claim id '{claim_id}'; known ids: {', '.join(claims['claim_id'])}")
     return match.iloc[0]
 
 
@@ -251,11 +252,38 @@ def record(
         "details": " ".join(str(details).split()),
     }
     store = store or (paths.processed_dir() / RECORD_FILE)
-    table = load_recorded(store)
-    table = pd.concat([table[table["claim_id"] != claim_id], pd.DataFrame([row])])
-    tables.write_csv(table, store, sort_by="claim_id")
+    with store_lock(store):  # notebooks running at once record into the same table
+        table = load_recorded(store)
+        table = pd.concat([table[table["claim_id"] != claim_id], pd.DataFrame([row])])
+        tables.write_csv(table, store, sort_by="claim_id")
     judged = f"; {verdict}" if kind in JUDGED_KINDS else ""
     return Recorded(claim_id, text, True, f"{claim_id} = {text} (recorded{judged})")
+
+
+@contextlib.contextmanager
+def store_lock(store: Path) -> Iterator[None]:
+    """Hold an exclusive lock for the record store ``store`` while the block reads, updates and rewrites it.
+
+    The independent notebooks run at the same time (``make reproduce``, ``make test``) and
+    each :func:`record` reads the whole table, replaces one row and writes the table back;
+    two such updates at once would lose one of the rows.  The lock is ``flock`` on the
+    store's folder itself, so no lock file is left behind and a killed process releases it.
+    Where ``fcntl`` is missing (Windows) no lock is taken, and ``helpers.notebooks`` runs the
+    notebooks one at a time there (:func:`helpers.notebooks.default_jobs`).
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    folder = Path(store).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def record_matching(
@@ -323,11 +351,7 @@ def load_recorded(store: Path | None = None) -> pd.DataFrame:
 
 def _names(text: str) -> set[str]:
     """Normalised set of names from a ``;``-separated list ("Cass County" == "Cass")."""
-    return {
-        re.sub(r"\s+county$", "", part.strip().casefold())
-        for part in text.split(";")
-        if part.strip()
-    }
+    return {re.sub(r"\s+county$", "", part.strip().casefold()) for part in text.split(";") if part.strip()}
 
 
 def verdict(kind: str, article_value: str, reproduced: str | None, recorded: str = "") -> str:
@@ -358,7 +382,7 @@ def build_report(claims: pd.DataFrame, recorded: pd.DataFrame) -> pd.DataFrame:
     data cannot decide them); ``inputs`` the raw files with their hash prefixes.
     """
     claims_params = dict(zip(claims["claim_id"], claims["params"]))
-    rec = {}
+    rec: dict[str, pd.Series] = {}
     for _, r in recorded.iterrows():
         cid = r["claim_id"]
         if cid not in claims_params:
@@ -368,15 +392,15 @@ def build_report(claims: pd.DataFrame, recorded: pd.DataFrame) -> pd.DataFrame:
             rec[cid] = r  # a stale record made with other parameters is ignored
     rows = []
     for _, c in claims.iterrows():
-        r = rec.get(c["claim_id"])
-        value = None if r is None else r["value"]
+        found = rec.get(c["claim_id"])
+        value = None if found is None else found["value"]
         if c["kind"] == "not-from-data":
             evidence, details, inputs = c["reason"], "", ""
-        elif r is None:
+        elif found is None:
             evidence, details, inputs = "", "", ""
         else:
-            evidence, inputs = r["evidence"], r["inputs"]
-            details = " ".join(x for x in (c["reason"] if c["kind"] == "context" else "", r["details"]) if x)
+            evidence, inputs = found["evidence"], found["inputs"]
+            details = " ".join(x for x in (c["reason"] if c["kind"] == "context" else "", found["details"]) if x)
         rows.append(
             {
                 "claim_id": c["claim_id"],
@@ -384,7 +408,7 @@ def build_report(claims: pd.DataFrame, recorded: pd.DataFrame) -> pd.DataFrame:
                 "kind": c["kind"],
                 "article_value": c["article_value"],
                 "reproduced_value": value or "",
-                "verdict": verdict(c["kind"], c["article_value"], value, "" if r is None else r["verdict"]),
+                "verdict": verdict(c["kind"], c["article_value"], value, "" if found is None else found["verdict"]),
                 "notebook": c["notebook"],
                 "evidence": evidence,
                 "details": details,
@@ -412,9 +436,8 @@ def summary_sentence(report: pd.DataFrame) -> str:
     counts = article["verdict"].value_counts()
     decided = [v for v in ("reproduced", "partly supported", "differs", "not yet reproduced") if counts.get(v, 0)]
     checkable = int(sum(counts.get(v, 0) for v in decided))
-    text = (
-        f"Of the article's {counted(len(article), 'statement')}, {checkable} can be checked against public data"
-        + (f" ({join(f'{counts[v]} {v}' for v in decided)})" if decided else "")
+    text = f"Of the article's {counted(len(article), 'statement')}, {checkable} can be checked against public data" + (
+        f" ({join(f'{counts[v]} {v}' for v in decided)})" if decided else ""
     )
     if counts.get("context", 0):
         text += f"; public data give context to {counts['context']} more"

@@ -143,7 +143,7 @@ def foreign_born_share_by_state(years: list[int] | None = None) -> pd.DataFrame:
     incomplete = sorted(counts[counts != len(years)].index)
     if incomplete:
         raise data.RawDataError(f"{FOREIGN_BORN}: states without every year {years}: {incomplete}")
-    out = df.groupby("state_fips", as_index=False)["share"].mean().rename(columns={"share": "foreign_born_share"})
+    out = df.groupby("state_fips")["share"].mean().rename("foreign_born_share").reset_index()
     out = _reconcile_fips(out, FOREIGN_BORN)[["state", "state_fips", "foreign_born_share"]]
     return check_states(out, FOREIGN_BORN).sort_values("state_fips").reset_index(drop=True)
 
@@ -429,7 +429,7 @@ def state_standing(
     ranked["rank"] = ranked["agreements_per_million"].rank(ascending=False, method="min").astype(int)
     if state not in set(ranked["state"]):
         raise ValueError(f"{state} is not one of the 50 states or DC; a national rank needs one")
-    row = ranked.set_index("state").loc[state]
+    row = ranked[ranked["state"] == state].iloc[0]  # one row per state
     all_counties = geo.counties()
     in_scope = set(ranked["state"])
     fips_scope = set(geo.states().loc[geo.states()["state"].isin(in_scope), "fips"])

@@ -31,9 +31,10 @@ import re
 import shutil
 import sys
 import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Any, TextIO
 
 import pandas as pd
 
@@ -115,11 +116,32 @@ class Entry:
     description: str
 
 
+#: Registries already read in this process: resolved path -> ((inode, mtime_ns, size), entries).
+_REGISTRIES: dict[Path, tuple[tuple[int, int, int], dict[str, Entry]]] = {}
+
+
 def load_registry(path: Path | None = None) -> dict[str, Entry]:
-    """Read and validate the registry; returns entries keyed by relative path."""
-    path = path or paths.REGISTRY
-    if not Path(path).is_file():
+    """Read and validate the registry; returns entries keyed by relative path.
+
+    A notebook asks for the registry many times (every fetch, every recorded
+    claim); the file is read once per process and read again whenever it
+    changes (its inode, modification time or size), e.g. after
+    ``python -m helpers.data add``.  Each call returns its own dict.
+    """
+    path = Path(path or paths.REGISTRY)
+    if not path.is_file():
         raise RegistryError(f"{path}: the raw-data registry file does not exist")
+    stat = path.stat()
+    stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    key = path.resolve()
+    cached = _REGISTRIES.get(key)
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, _read_registry(path))
+        _REGISTRIES[key] = cached
+    return dict(cached[1])
+
+
+def _read_registry(path: Path) -> dict[str, Entry]:
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     missing = [c for c in REGISTRY_COLUMNS if c not in df.columns]
     if missing:
@@ -128,10 +150,10 @@ def load_registry(path: Path | None = None) -> dict[str, Entry]:
     if dupes:
         raise RegistryError(f"{path}: duplicate paths {dupes}")
     entries: dict[str, Entry] = {}
-    for i, row in df.iterrows():
+    for line, (_, row) in enumerate(df.iterrows(), start=2):  # line 1 is the header
         sha = row["sha256"].strip().lower()
         if len(sha) != 64 or any(ch not in "0123456789abcdef" for ch in sha):
-            raise RegistryError(f"{path}, row {i + 2} ({row['path']}): sha256 is not 64 hex digits")
+            raise RegistryError(f"{path}, row {line} ({row['path']}): sha256 is not 64 hex digits")
         entries[row["path"]] = Entry(
             **{c: row[c] for c in REGISTRY_COLUMNS if c not in ("sha256", "bytes")},
             sha256=sha,
@@ -155,7 +177,7 @@ def _lookup(name: str, registry: Mapping[str, Entry]) -> Entry:
     # Accept a bare file name when it is unambiguous (e.g. an ICE sheet name).
     # Several paths may hold the same bytes under one name (the 2025 archive repeats the
     # top-level sheets); they are one file, and the shortest path is used.
-    by_base = sorted((e for p, e in registry.items() if Path(p).name == name), key=lambda e: (len(e.path), e.path))
+    by_base = sorted((e for p, e in registry.items() if p.rpartition("/")[2] == name), key=lambda e: (len(e.path), e.path))
     if by_base and len({e.sha256 for e in by_base}) == 1:
         return by_base[0]
     candidates = list(registry) + [Path(p).name for p in registry]
@@ -353,12 +375,22 @@ def _actual_hash_from_pooch(message: str, expected: str) -> str:
 
 
 def fetch_all(
-    names: Iterable[str] | None = None, **kwargs
+    names: Iterable[str] | None = None, *, progress: bool = False, **kwargs: Any
 ) -> pd.DataFrame:
-    """Fetch every registered file (or ``names``); returns a verification table."""
+    """Fetch every registered file (or ``names``); returns a verification table.
+
+    ``progress=True`` shows a progress bar on a terminal (stderr) once the work
+    has taken more than two seconds, as a first fetch from the mirror does;
+    nothing is shown when stderr is not a terminal (CI logs).
+    """
     registry = kwargs.pop("registry", None) or load_registry()
+    todo = list(names) if names is not None else sorted(registry)
+    if progress:
+        from tqdm import tqdm  # the plain bar: tqdm.auto warns inside notebooks
+
+        todo = tqdm(todo, desc="verifying", unit="file", delay=2, file=sys.stderr, disable=None, leave=False)
     rows = []
-    for name in names if names is not None else sorted(registry):
+    for name in todo:
         entry = _lookup(name, registry)
         local = fetch(name, registry=registry, **kwargs)
         rows.append(
@@ -403,9 +435,9 @@ def sources_markdown(registry: Mapping[str, Entry] | None = None) -> str:
     """The data-sources table for the README, one row per folder and publisher."""
     table = sources_table(registry)
     lines = ["| folder | publisher | files | published | licence |", "|---|---|---|---|---|"]
-    for r in table.itertuples():
-        span = r.first if r.first == r.last else f"{r.first} to {r.last}"
-        lines.append(f"| `{r.folder}/` | {r.publisher} | {r.files} | {span} | {r.license} |")
+    for r in table.to_dict("records"):
+        span = r["first"] if r["first"] == r["last"] else f"{r['first']} to {r['last']}"
+        lines.append(f"| `{r['folder']}/` | {r['publisher']} | {r['files']} | {span} | {r['license']} |")
     return "\n".join(lines)
 
 
@@ -532,7 +564,14 @@ def _added_message(added: Added, registry_path: Path) -> str:
     )
 
 
-def _plain_warning(message, category, filename, lineno, file=None, line=None) -> None:  # type: ignore[no-untyped-def]
+def _plain_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
@@ -563,8 +602,13 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(_added_message(added, registry_path))
         return 0
+    registry = load_registry()
+    print(
+        f"Fetching and verifying {len(registry)} raw files (sha256) into {paths.relative(paths.RAW)}/",
+        flush=True,
+    )
     try:
-        table = fetch_all()
+        table = fetch_all(registry=registry, progress=True)
     except RawDataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -30,11 +30,13 @@ same facility in another file; unmatched rows are kept with ``county_rule =
 
 from __future__ import annotations
 
+import numbers
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from datetime import date
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Mapping
 
 import pandas as pd
 
@@ -225,7 +227,7 @@ def _read_raw(path: Path, layout: Layout, sheet: str | None) -> pd.DataFrame:
     """The sheet (or CSV) as a grid of cells without a header."""
     if layout.kind == "csv":
         return pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
-    return pd.read_excel(path, sheet_name=sheet, header=None, engine="calamine")
+    return pd.read_excel(path, sheet_name=0 if sheet is None else sheet, header=None, engine="calamine")
 
 
 def check_header(grid: pd.DataFrame, layout: Layout, where: str) -> list[str]:
@@ -252,7 +254,7 @@ def check_header(grid: pd.DataFrame, layout: Layout, where: str) -> list[str]:
     return header
 
 
-@lru_cache(maxsize=None)
+@cache
 def _state_name(printed: str) -> str | None:
     """Upper-case state name for a USPS code or a printed name; None when unknown."""
     text = printed.strip().upper()
@@ -269,7 +271,7 @@ def _state_name(printed: str) -> str | None:
 
 def _date(value: object) -> pd.Timestamp | None:
     """A date cell as a Timestamp (None when empty or not a date)."""
-    if isinstance(value, pd.Timestamp) or hasattr(value, "year"):
+    if isinstance(value, date):  # datetime and pd.Timestamp too
         return pd.Timestamp(value)
     text = _text(value)
     if not text:
@@ -290,6 +292,8 @@ def _adp(value: object) -> float:
     """An ADP cell as a float; blanks are 0 (facility not used), negatives are an error."""
     if value is None or (isinstance(value, float) and pd.isna(value)) or _text(value) == "":
         return 0.0
+    if not isinstance(value, (numbers.Real, str)):
+        raise LayoutError(f"ADP {value!r} is not a number")
     out = float(value)
     if out < 0:
         raise LayoutError(f"negative ADP {out}")
@@ -391,7 +395,7 @@ def assign_codes(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(code=code, facility_id=fid)
 
 
-@lru_cache(maxsize=None)
+@cache
 def facility_county(state: str, name: str, printed_county: str = "") -> tuple[str | None, str]:
     """County FIPS of a facility and the rule used: ``name``, ``county column``, ``unmatched``.
 
@@ -417,7 +421,10 @@ def assign_counties(df: pd.DataFrame) -> pd.DataFrame:
         for s, n, c in df[["state", "name", "county_printed"]].drop_duplicates().itertuples(index=False)
     }
     matched = [pairs[(s, n, c)] for s, n, c in df[["state", "name", "county_printed"]].itertuples(index=False)]
-    out = df.assign(county_fips=[m[0] for m in matched], county_rule=[m[1] for m in matched])
+    out = df.assign(
+        county_fips=pd.Series([m[0] for m in matched], index=df.index, dtype=object),
+        county_rule=pd.Series([m[1] for m in matched], index=df.index, dtype=object),
+    )
     found = out.dropna(subset=["county_fips"]).sort_values(["facility_id", "county_rule", "source_file"])
     by_id = found.drop_duplicates("facility_id").set_index("facility_id")["county_fips"]
     fill = out["county_fips"].isna() & out["facility_id"].isin(by_id.index)
@@ -558,10 +565,10 @@ def county_deals(df: pd.DataFrame, counties: pd.DataFrame) -> pd.DataFrame:
             }
         )
     out = pd.DataFrame(rows, columns=DEAL_COLUMNS)  # a state with no 287(g) county gets an empty table
-    for c in ("first_fy_used", "since"):
-        out[c] = out[c].astype("Int64")
-    for c in ("first_use", "last_use", "contract_date"):
-        out[c] = pd.to_datetime(out[c])
+    for column in ("first_fy_used", "since"):
+        out[column] = out[column].astype("Int64")
+    for column in ("first_use", "last_use", "contract_date"):
+        out[column] = pd.to_datetime(out[column])
     out["long_standing"] = out["long_standing"].astype(bool)
     return out.sort_values("county_name").reset_index(drop=True)
 
@@ -589,17 +596,13 @@ def counties_for(state: str, counties: list[str] | None = None, as_of: str = "20
 
 def year_ranges(years: list[int]) -> str:
     """Fiscal years as compact ranges: ``[2009, 2010, 2011, 2013]`` -> ``FY2009–FY2011, FY2013``."""
-    years = sorted({int(y) for y in years})
-    parts: list[str] = []
-    start = prev = None
-    for y in years + [None]:
-        if start is not None and (y is None or y != prev + 1):
-            parts.append(f"FY{start}" if start == prev else f"FY{start}–FY{prev}")
-            start = None
-        if y is not None and start is None:
-            start = y
-        prev = y
-    return ", ".join(parts)
+    runs: list[list[int]] = []  # consecutive years
+    for y in sorted({int(y) for y in years}):
+        if runs and y == runs[-1][-1] + 1:
+            runs[-1].append(y)
+        else:
+            runs.append([y])
+    return ", ".join(f"FY{run[0]}" if len(run) == 1 else f"FY{run[0]}–FY{run[-1]}" for run in runs)
 
 
 def long_standing_counties(deals: pd.DataFrame) -> list[str]:
@@ -608,8 +611,8 @@ def long_standing_counties(deals: pd.DataFrame) -> list[str]:
     return sorted(re.sub(r"\s+County$", "", n) for n in names)
 
 
-def _fmt_date(value: object) -> str:
-    return "no date on file" if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
+def _fmt_date(value: pd.Timestamp | None) -> str:
+    return "no date on file" if value is None or pd.isna(value) else value.strftime("%Y-%m-%d")
 
 
 def county_sentences(df: pd.DataFrame, deals: pd.DataFrame) -> list[str]:
@@ -618,22 +621,23 @@ def county_sentences(df: pd.DataFrame, deals: pd.DataFrame) -> list[str]:
     pref = preferred(df)
     gaps = missing_fiscal_years(df)
     out = []
-    for d in deals.itertuples(index=False):
-        short = re.sub(r"\s+County$", "", d.county_name)
-        if not d.facilities:
-            out.append(f"{short}: no facility in {d.county_name} appears in any ICE detention file read here.")
+    for d in deals.to_dict("records"):
+        short = re.sub(r"\s+County$", "", d["county_name"])
+        if not d["facilities"]:
+            out.append(f"{short}: no facility in {d['county_name']} appears in any ICE detention file read here.")
             continue
         fac = facilities(df)
-        ids = fac.loc[fac["code"].isin(d.codes.split("; ")) | fac["name"].isin(d.facilities.split("; ")), "facility_id"]
+        in_deal = fac["code"].isin(d["codes"].split("; ")) | fac["name"].isin(d["facilities"].split("; "))
+        ids = fac.loc[in_deal, "facility_id"]
         rows = pref[pref["facility_id"].isin(ids)].groupby("fiscal_year")["adp"].sum()
         used, zero = rows[rows > 0], rows[rows == 0]
         text = (
-            f"{short}: {d.facilities} — first ICE use {_fmt_date(d.first_use)}, "
-            f"contract initiation {_fmt_date(d.contract_date)}"
+            f"{short}: {d['facilities']} — first ICE use {_fmt_date(d['first_use'])}, "
+            f"contract initiation {_fmt_date(d['contract_date'])}"
         )
-        if pd.notna(d.last_use) and d.last_use.year < REFERENCE_YEAR - LONG_STANDING_YEARS:
-            days = (d.last_use - d.first_use).days if pd.notna(d.first_use) else None
-            text += f", last use {_fmt_date(d.last_use)}" + (f" (a span of {days} days)" if days is not None else "")
+        if pd.notna(d["last_use"]) and d["last_use"].year < REFERENCE_YEAR - LONG_STANDING_YEARS:
+            days = (d["last_use"] - d["first_use"]).days if pd.notna(d["first_use"]) else None
+            text += f", last use {_fmt_date(d['last_use'])}" + (f" (a span of {days} days)" if days is not None else "")
         if len(used):
             text += (
                 f"; detainees (ADP > 0) in {len(used)} fiscal year{'s' if len(used) > 1 else ''} ({year_ranges(list(used.index))}), "
@@ -647,8 +651,8 @@ def county_sentences(df: pd.DataFrame, deals: pd.DataFrame) -> list[str]:
         missing = [y for y in gaps if len(used) and used.index.min() < y]
         if missing:
             text += f"; no file covers {year_ranges(missing)}"
-        verdict = "long-standing deal" if d.long_standing else "not a long-standing deal by the rule"
-        text += f"; FY{ACTIVE_FISCAL_YEAR} ADP {d.adp_active_year:.2f} → {verdict}."
+        verdict = "long-standing deal" if d["long_standing"] else "not a long-standing deal by the rule"
+        text += f"; FY{ACTIVE_FISCAL_YEAR} ADP {d['adp_active_year']:.2f} → {verdict}."
         out.append(text)
     return out
 
@@ -782,16 +786,17 @@ def type_sentence(history: pd.DataFrame, facility_id: str, types: tuple[str, ...
     if rows["type_detailed"].nunique() < 2:
         return None
     parts = []
-    previous_last = None
-    for r in rows.itertuples():
-        meaning = TYPE_MEANINGS.get(r.type_detailed, "")
-        span = (f"in the file dated {r.first_listed:%Y-%m-%d}" if r.first_listed == r.last_listed
-                else f"in files dated {r.first_listed:%Y-%m-%d} to {r.last_listed:%Y-%m-%d}")
-        text = f"{r.type_detailed}{f' ({meaning})' if meaning else ''} {span}"
+    previous_last: pd.Timestamp | None = None
+    for r in rows.to_dict("records"):
+        kind, first, last = r["type_detailed"], pd.Timestamp(r["first_listed"]), pd.Timestamp(r["last_listed"])
+        meaning = TYPE_MEANINGS.get(kind, "")
+        span = (f"in the file dated {first:%Y-%m-%d}" if first == last
+                else f"in files dated {first:%Y-%m-%d} to {last:%Y-%m-%d}")
+        text = f"{kind}{f' ({meaning})' if meaning else ''} {span}"
         if previous_last is not None:
-            text = ("then as " if previous_last < r.first_listed else "and as ") + text
+            text = ("then as " if previous_last < first else "and as ") + text
         parts.append(text)
-        previous_last = r.last_listed if previous_last is None else max(previous_last, r.last_listed)
+        previous_last = last if previous_last is None else max(previous_last, last)
     return f"{rows['name'].iloc[0]} is listed as " + "; ".join(parts) + "."
 
 
@@ -806,8 +811,9 @@ def lowest_dropping_adp(outcomes: pd.DataFrame) -> dict[str, float]:
     row = stated.iloc[0]
     same = outcomes[(outcomes["basis"] == row["basis"]) & (outcomes["since_at_most"] == row["since_at_most"])]
     out: dict[str, float] = {}
+    kept = same["counties"].str.split(", ").tolist()  # the counties each rule keeps
     for county in [c for c in row["counties"].split(", ") if c != "none"]:
-        dropping = same[~same["counties"].str.split(", ").map(lambda names: county in names)]
+        dropping = same[[county not in names for names in kept]]
         if len(dropping):
             out[county] = float(dropping["adp_above"].min())
     return out

@@ -27,9 +27,10 @@ import os
 import sys
 import tempfile
 import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, TextIO
 
 OUTPUT_ENV = "ICE287G_OUTPUT"
 ROOT_ENV = "ICE287G_ROOT"
@@ -38,6 +39,9 @@ ROOT_ENV = "ICE287G_ROOT"
 REPRODUCE_ENV = "ICE287G_REPRODUCE"
 #: Suffix of the temporary files that :func:`atomic_write` renames into place (git-ignored).
 PARTIAL_SUFFIX = ".partial"
+#: Set by ``helpers.notebooks`` for each notebook it runs: :func:`atomic_write` appends every file it writes to the
+#: file this names, so that a run can check that no two notebooks that run at the same time write the same file.
+WRITES_ENV = "ICE287G_WRITES_LOG"
 
 
 def _find_root() -> Path:
@@ -124,6 +128,10 @@ def atomic_write(path: Path) -> Iterator[Path]:
         yield tmp
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+        log = os.environ.get(WRITES_ENV)
+        if log:
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(f"{path.resolve()}\n")
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -193,7 +201,8 @@ def start_run(notebook: str, namespace: Mapping[str, Any]) -> Run:
     Package warnings shown in the notebook are also written to the terminal that
     started the kernel.
     """
-    from helpers import notebooks, params as checks
+    from helpers import notebooks
+    from helpers import params as checks
 
     global _RUN
     path = NOTEBOOKS / f"{notebook}.ipynb"
@@ -268,7 +277,14 @@ def _echo_warnings(notebook: str) -> None:
         return  # outside a kernel, warnings reach the terminal already
     original = warnings.showwarning
 
-    def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
         original(message, category, filename, lineno, file, line)
         if issubclass(category, UserWarning):
             to_terminal(f"{notebook}: warning: {message}")

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -20,7 +21,6 @@ matplotlib.use("Agg")  # no display needed; also what papermill and nbval get
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
 import shapely  # noqa: E402
 import shapely.ops  # noqa: E402
 from matplotlib.collections import PathCollection  # noqa: E402
@@ -35,6 +35,11 @@ from shapely.geometry import MultiPolygon, Polygon  # noqa: E402
 from helpers import geo, paths  # noqa: E402
 from helpers.text import counted, join, verb  # noqa: E402
 
+if TYPE_CHECKING:
+    from IPython.display import Image
+    from matplotlib.backend_bases import RendererBase
+    from matplotlib.typing import RcKeyType
+
 #: Highlight colour for the article's states and counties; everything else is grey.
 HIGHLIGHT = "#b2182b"
 SECOND = "#2166ac"
@@ -48,24 +53,96 @@ SUPPORT_COLORS = {
 DPI = 150
 
 
+#: seaborn's ``set_theme(style="whitegrid", context="notebook", font="DejaVu Sans")``, written out: importing
+#: seaborn imports scipy.stats (about half a second per kernel), and most notebooks draw with matplotlib alone.
+#: tests/test_loop.py checks that these equal what seaborn sets.  ``image.cmap`` ("rocket") is set only when
+#: seaborn, which registers that colormap, is imported; no figure uses a default colormap.
+SEABORN_WHITEGRID: dict[RcKeyType, Any] = {
+    "axes.axisbelow": True,
+    "axes.edgecolor": ".8",
+    "axes.facecolor": "white",
+    "axes.grid": True,
+    "axes.labelcolor": ".15",
+    "axes.labelsize": 12,
+    "axes.linewidth": 1.25,
+    "axes.spines.bottom": True,
+    "axes.spines.left": True,
+    "axes.spines.right": True,
+    "axes.spines.top": True,
+    "axes.titlesize": 12,
+    "figure.facecolor": "white",
+    "font.family": "DejaVu Sans",
+    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans", "sans-serif"],
+    "font.size": 12,
+    "grid.color": ".8",
+    "grid.linestyle": "-",
+    "grid.linewidth": 1,
+    "image.cmap": "rocket",
+    "legend.fontsize": 11,
+    "legend.title_fontsize": 12,
+    "lines.linewidth": 1.5,
+    "lines.markersize": 6,
+    "lines.solid_capstyle": "round",
+    "patch.edgecolor": "w",
+    "patch.force_edgecolor": True,
+    "patch.linewidth": 1,
+    "text.color": ".15",
+    "xtick.bottom": False,
+    "xtick.color": ".15",
+    "xtick.direction": "out",
+    "xtick.labelsize": 11,
+    "xtick.major.size": 6,
+    "xtick.major.width": 1.25,
+    "xtick.minor.size": 4,
+    "xtick.minor.width": 1,
+    "xtick.top": False,
+    "ytick.color": ".15",
+    "ytick.direction": "out",
+    "ytick.labelsize": 11,
+    "ytick.left": False,
+    "ytick.major.size": 6,
+    "ytick.major.width": 1.25,
+    "ytick.minor.size": 4,
+    "ytick.minor.width": 1,
+    "ytick.right": False,
+}
+#: seaborn's "deep" palette: the colour cycle, and the colours of the codes "b", "g", "r", "m", "y", "c".
+SEABORN_DEEP = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974", "#64B5CD"]
+#: The package's own settings, applied over seaborn's theme.
+STYLE: dict[RcKeyType, Any] = {
+    "figure.figsize": (9.0, 5.5),
+    "figure.dpi": 100,
+    "axes.titlesize": 13,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.labelsize": 11,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.frameon": False,
+    "svg.hashsalt": "mn-287g",
+    "savefig.dpi": DPI,
+}
+
+
 def use_style() -> None:
-    """Apply the package's figure style (call once at the top of a notebook)."""
-    sns.set_theme(style="whitegrid", context="notebook", font="DejaVu Sans")
-    plt.rcParams.update(
-        {
-            "figure.figsize": (9.0, 5.5),
-            "figure.dpi": 100,
-            "axes.titlesize": 13,
-            "axes.titleweight": "bold",
-            "axes.titlelocation": "left",
-            "axes.labelsize": 11,
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-            "legend.frameon": False,
-            "svg.hashsalt": "mn-287g",
-            "savefig.dpi": DPI,
-        }
-    )
+    """Apply the package's figure style (call once at the top of a notebook).
+
+    seaborn's whitegrid theme (:data:`SEABORN_WHITEGRID`, the "deep" palette and its
+    colour codes), then :data:`STYLE`; seaborn itself is not imported.
+    """
+    from cycler import cycler
+
+    theme = dict(SEABORN_WHITEGRID)
+    if "rocket" not in matplotlib.colormaps:  # registered by seaborn on import
+        theme.pop("image.cmap")
+    plt.rcParams.update(theme)
+    deep = [to_rgb(c) for c in SEABORN_DEEP]
+    plt.rcParams["axes.prop_cycle"] = cycler("color", deep)
+    converter = matplotlib.colors.colorConverter
+    for code, rgb in zip("bgrmyc", [deep[i] for i in (0, 2, 3, 4, 8, 9)]):
+        converter.colors[code] = rgb
+    converter.colors["k"] = (0.1, 0.1, 0.1)
+    plt.rcParams.update(STYLE)
 
 
 #: PNG text key that holds a figure's alt text (written by :func:`save_figure`, read by :func:`show`).
@@ -107,7 +184,7 @@ def figure_title(fig: plt.Figure) -> str | None:
 
     A line break becomes ``"; "`` unless the line ends in punctuation.
     """
-    titles = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) is not None else []
+    titles = [fig.get_suptitle()]
     for ax in fig.axes:
         titles += [ax.get_title(loc) for loc in ("left", "center", "right")]
     lines = [" ".join(line.split()) for t in titles if t for line in t.splitlines() if line.strip()]
@@ -124,7 +201,7 @@ def alt_text(path: Path) -> str | None:
         return getattr(im, "text", {}).get(ALT_KEY)
 
 
-def show(path: Path, alt: str | None = None):
+def show(path: Path, alt: str | None = None) -> Image:
     """Display a saved figure in the notebook (the file's own bytes, so output is stable).
 
     ``alt`` (default: the alt text stored in the PNG) goes into the output's
@@ -284,7 +361,7 @@ def county_map(
         map_w, map_h = (size, size * tall / wide) if wide >= tall else (size * wide / tall, size)
     scale = map_w * 72 / wide  # points per degree of longitude
 
-    def to_points(g):
+    def to_points(g: Polygon | MultiPolygon) -> Polygon | MultiPolygon:
         return shapely.transform(g, lambda xy: (xy - [x0, y0]) * [scale, scale * aspect])
 
     def to_lonlat(x: float, y: float) -> tuple[float, float]:
@@ -767,7 +844,7 @@ def _ink(fill: str) -> str:
     return "white" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.45 else "black"
 
 
-def _check_drawn(ax: plt.Axes, texts: list[Text], renderer) -> None:
+def _check_drawn(ax: plt.Axes, texts: list[Text], renderer: RendererBase) -> None:
     """Raise ``RuntimeError`` if two drawn labels overlap or one leaves the axes (measured by the renderer)."""
     frame = ax.get_window_extent(renderer)
     boxes = np.array([t.get_window_extent(renderer).extents for t in texts]).reshape(-1, 4)
@@ -936,12 +1013,12 @@ def _figure_of(ax: plt.Axes) -> plt.Figure:
     return fig
 
 
-def _renderer(fig: plt.Figure):
+def _renderer(fig: plt.Figure) -> RendererBase:
     """The figure's renderer, for measuring drawn text (the Agg canvas this module selects has one)."""
     return fig.canvas.get_renderer()  # type: ignore[attr-defined]
 
 
-def _measurer(fig: plt.Figure, renderer) -> Callable[[str, float, str], tuple[float, float]]:
+def _measurer(fig: plt.Figure, renderer: RendererBase) -> Callable[[str, float, str], tuple[float, float]]:
     """A function measuring drawn text, (width, height) in points, with the figure's renderer."""
 
     def measure(text: str, fontsize: float, weight: str = "normal") -> tuple[float, float]:

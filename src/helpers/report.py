@@ -43,6 +43,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -258,30 +259,17 @@ def render_index(report: pd.DataFrame, pages: Sequence[tuple[str, str]], commit:
 """
 
 
-def _import_nbconvert():
-    """Import nbconvert and nbformat without the ~20 s CPU import of ``rfc3987_syntax``.
+def _import_nbconvert() -> tuple[Any, Any]:
+    """Import nbconvert and nbformat without jsonschema's slow "iri" checker (:func:`helpers.notebooks.quick_jsonschema`)."""
+    from helpers.notebooks import quick_jsonschema
 
-    ``jsonschema`` (imported by nbformat) registers an "iri" format checker
-    when ``rfc3987_syntax`` is importable, and that package builds some thirty
-    Earley parsers at import time: 20+ seconds of CPU, minutes on a loaded
-    machine.  Notebook validation never checks the "iri" format, so while
-    nbconvert is first imported the module is made unavailable (only if neither
-    it nor jsonschema is loaded yet), then made importable again.  The only
-    effect: jsonschema in this process has no "iri"/"iri-reference" checker.
-    """
-    blocked = "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules
-    if blocked:
-        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # makes `import` raise ImportError
-    try:
+    with quick_jsonschema():
         import nbconvert
         import nbformat
-    finally:
-        if blocked and sys.modules.get("rfc3987_syntax", False) is None:
-            del sys.modules["rfc3987_syntax"]
     return nbconvert, nbformat
 
 
-def _exporter():
+def _exporter() -> Any:  # nbconvert's HTMLExporter (nbconvert has no type information)
     nbconvert, _ = _import_nbconvert()
     HTMLExporter = nbconvert.HTMLExporter
 
@@ -294,7 +282,7 @@ def _exporter():
     return exporter
 
 
-def render_notebook(notebook: Path, exporter=None, commit: str = "") -> tuple[str, str]:
+def render_notebook(notebook: Path, exporter: Any = None, commit: str = "") -> tuple[str, str]:
     """(HTML, title) of one executed notebook, from its stored outputs (nothing is run); ``commit`` stamps it."""
     _, nbformat = _import_nbconvert()
 

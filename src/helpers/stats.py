@@ -34,8 +34,8 @@ naming the states concerned; an optimiser that does not converge raises too.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -281,8 +281,9 @@ def design(table: pd.DataFrame, fb_centre: float, trump: str = "trump_share", fb
 
 
 def _terms(params: pd.Series, ci: pd.DataFrame, pvalues: pd.Series) -> dict[str, Term]:
+    low, high = ci[0].astype(float), ci[1].astype(float)
     return {
-        name: Term(name, float(np.exp(params[name])), float(np.exp(ci.loc[name, 0])), float(np.exp(ci.loc[name, 1])),
+        name: Term(name, float(np.exp(params[name])), float(np.exp(low[name])), float(np.exp(high[name])),
                    float(pvalues[name]))
         for name in TERMS
     }
@@ -450,8 +451,8 @@ def cell_leaders(grid: pd.DataFrame, lean: str) -> pd.DataFrame:
         if not {"more foreign born", "fewer foreign born"} <= set(cells.index):
             continue
         for summary in ("median", "pooled"):
-            more = float(cells.loc["more foreign born", f"{summary}_per_million"])
-            fewer = float(cells.loc["fewer foreign born", f"{summary}_per_million"])
+            per_million = cells[f"{summary}_per_million"].astype(float)
+            more, fewer = float(per_million["more foreign born"]), float(per_million["fewer foreign born"])
             leader = "tie" if np.isclose(more, fewer) else ("more foreign born" if more > fewer else "fewer foreign born")
             rows.append({"sample": sample, "summary": summary, "more": more, "fewer": fewer, "leader": leader})
     return pd.DataFrame(rows, columns=["sample", "summary", "more", "fewer", "leader"])

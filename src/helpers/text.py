@@ -9,7 +9,8 @@ word boundaries in JupyterLab and in the HTML report.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 
 def plural(n: int, singular: str, plural_form: str | None = None) -> str:
