@@ -228,9 +228,9 @@ def test_real_sheets_by_both_units():
 def test_two_kind_maps_from_real_data_have_no_overlapping_labels(state, sheet):
     """Notebook 01's map, built as the notebook builds it: both kinds, every county with any agreement labelled."""
     import matplotlib.pyplot as plt
-    from test_plotting import assert_no_overlap_inside
 
     from helpers import plotting
+    from test_plotting import assert_no_overlap_inside
 
     df = ice.load_sheet(data.fetch(sheet))
     table = counties.county_table(df, state)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import pandas as pd
 import shapely
@@ -75,7 +75,7 @@ def _state_corrections() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def _known_states() -> dict[str, dict[str, str]]:
-    return {row["state"]: row for row in states().to_dict("records")}
+    return {str(row["state"]): {str(k): str(v) for k, v in row.items()} for row in states().to_dict("records")}
 
 
 def normalize_state(printed: object) -> str:
@@ -154,10 +154,13 @@ def state_counties(state: str) -> pd.DataFrame:
 def _county_corrections() -> dict[tuple[str, str], str | None]:
     """(state, key of the printed name) -> FIPS, or None for a name checked as no county of that state."""
     df = pd.read_csv(COUNTY_CORRECTIONS, dtype=str, keep_default_na=False)
-    return {(r.state.strip().upper(), key(r.printed)): (r.county_fips.strip() or None) for r in df.itertuples()}
+    return {
+        (state.strip().upper(), key(printed)): (fips.strip() or None)
+        for state, printed, fips in zip(df["state"], df["printed"], df["county_fips"])
+    }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _lookup_tables(state_fips: str) -> tuple[dict[str, str], dict[str, list[str]]]:
     df = counties()
     df = df[df["state_fips"] == state_fips]

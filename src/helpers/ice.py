@@ -66,12 +66,12 @@ import hashlib
 import json
 import os
 import re
-import uuid
 import warnings
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -155,11 +155,13 @@ def _corrections() -> dict[str, dict]:
         "support": {geo.key(p): s for p, s in zip(support["printed"], support["support_type"])},
         "signed": dict(zip(signed["printed"].str.strip(), signed["signed"])),
         "types": {
-            (r.state.strip().upper(), geo.key(r.agency), r.printed.strip()): r.agency_type for r in types.itertuples()
+            (st.strip().upper(), geo.key(agency), printed.strip()): kind
+            for st, agency, printed, kind in zip(types["state"], types["agency"], types["printed"], types["agency_type"])
         },
         "type_names": {p.strip().casefold(): t for p, t in zip(type_names["printed"], type_names["agency_type"])},
         "agency_names": {
-            (r.state.strip().upper(), _clean(r.printed)): r.agency for r in names.itertuples()
+            (st.strip().upper(), _clean(printed)): agency
+            for st, printed, agency in zip(names["state"], names["printed"], names["agency"])
         },
     }
 
@@ -284,7 +286,7 @@ def _type_name(printed: object) -> str | None:
     """County, Municipality or State for a printed TYPE (misspellings through the printed-value corrections);
     None when blank or not recognised."""
     text = _clean(printed)
-    if text is None:
+    if not isinstance(text, str):
         return None
     text = _corrections()["type_names"].get(text.casefold(), text)
     return AGENCY_TYPES.get(text.casefold())
@@ -423,12 +425,12 @@ def _duplicates(raw: sheets.RawSheet) -> tuple[np.ndarray, list[list[int]]]:
     return keep, pairs
 
 
-def _arrow_type(column: str):
+def _arrow_type(column: str) -> pa.DataType:
     return {"row": pa.int64(), "published": pa.timestamp("us"), "signed": pa.timestamp("us"),
             "county_agency": pa.bool_()}.get(column, pa.string())
 
 
-def _arrow_schema(columns: list[str]):
+def _arrow_schema(columns: list[str]) -> pa.Schema:
     return pa.schema([pa.field(c, _arrow_type(c)) for c in columns])
 
 
@@ -440,7 +442,8 @@ def _normalise(raws: list[sheets.RawSheet]) -> list[tuple]:
     once, so a value that recurs on many sheets costs one lookup.  Errors name the file and the row of the value's
     first occurrence.
     """
-    kept, metas = [], []
+    kept: list[np.ndarray] = []
+    metas: list[dict[str, Any]] = []
     for raw in raws:
         keep, duplicates = _duplicates(raw)
         rows = raw.rows[keep]
@@ -450,7 +453,7 @@ def _normalise(raws: list[sheets.RawSheet]) -> list[tuple]:
         kept.append(keep)
         metas.append({"file": raw.file, "list": raw.list, "header": raw.header, "worksheet": raw.worksheet,
                       "worksheets": raw.worksheets, "duplicates": duplicates, "rows": int(keep.sum())})
-    sizes = [m["rows"] for m in metas]
+    sizes = [int(m["rows"]) for m in metas]
     sheet_of = np.repeat(np.arange(len(raws)), sizes)
     rows = np.concatenate([raw.rows[k] for raw, k in zip(raws, kept)]) if raws else np.empty(0, dtype=np.int64)
     col = {c: np.concatenate([raw.cells[c][k] for raw, k in zip(raws, kept)]) if raws else np.empty(0, dtype=object)
@@ -579,7 +582,7 @@ def cache_path(sha256: str, key: str | None = None, folder: Path | None = None) 
     return folder / f"{sha256}-{key or cache_key()}.parquet"
 
 
-def _cache_read(target: Path):
+def _cache_read(target: Path) -> tuple[pa.Table, dict[str, Any]] | None:
     try:
         table = pq.ParquetFile(target).read()
         meta = json.loads(table.schema.metadata[b"ice287g"])
@@ -591,16 +594,11 @@ def _cache_read(target: Path):
     return table, meta
 
 
-def _cache_write(target: Path, table, meta: dict) -> None:
-    """Write atomically (a temporary file, then a rename) and drop older versions of the same content."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+def _cache_write(target: Path, table: pa.Table, meta: dict[str, Any]) -> None:
+    """Write atomically (:func:`helpers.paths.atomic_write`: a temporary file, then a rename)."""
     stored = table.replace_schema_metadata({b"ice287g": json.dumps(meta).encode()})
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    try:
+    with paths.atomic_write(target, logged=False) as tmp:  # a cache: same bytes whoever writes them
         pq.write_table(stored, tmp, compression="snappy", use_dictionary=False, write_statistics=False)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def prune_cache(key: str | None = None, folder: Path | None = None) -> int:
@@ -644,7 +642,9 @@ def _name(file: str, sha256: str) -> sheets.SheetName:
     return sheets.parse_sheet_name(file, sha256)
 
 
-def _check_publication(file: str, sha256: str, table, meta: dict) -> tuple[sheets.SheetName, dict]:
+def _check_publication(
+    file: str, sha256: str, table: pa.Table, meta: dict[str, Any]
+) -> tuple[sheets.SheetName, dict[str, Any]]:
     """The checks that need the file name; returns the parsed name and the sheet's attrs."""
     name = _name(file, sha256)
     sheets.check_layout(meta["header"], meta["list"], name.published, file)
@@ -777,7 +777,8 @@ def load_sheets(names: Iterable[str], registry: dict | None = None) -> pd.DataFr
     registry = registry if registry is not None else data.load_registry()
     key = cache_key(registry)
     prune_cache(key)
-    publications, files = [], {}
+    publications: list[tuple[str, str]] = []
+    files: dict[str, tuple[Path, str]] = {}
     for n in names:
         entry = data.resolve(str(n), registry)
         path = data.fetch(entry.path, registry=registry)

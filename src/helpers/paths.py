@@ -112,12 +112,15 @@ def relative(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def atomic_write(path: Path) -> Iterator[Path]:
+def atomic_write(path: Path, *, logged: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it onto ``path`` only if the block succeeds.
 
     An interrupted or failed write leaves ``path`` as it was (the temporary file,
     ``.<name>.<random>.partial``, is removed, or left git-ignored if the process
-    is killed).  Parent folders are created.
+    is killed).  Parent folders are created.  The write is logged for
+    ``run-all``'s check that parallel notebooks write different outputs, unless
+    ``logged`` is False: content-addressed caches, which any process may write
+    with the same bytes, pass False.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,7 +132,7 @@ def atomic_write(path: Path) -> Iterator[Path]:
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
         log = os.environ.get(WRITES_ENV)
-        if log:
+        if log and logged:
             with open(log, "a", encoding="utf-8") as fh:
                 fh.write(f"{path.resolve()}\n")
     finally:

@@ -585,13 +585,13 @@ def wrap_to_width(
     return "\n".join(out)
 
 
-def set_wrapped_title(ax: plt.Axes, title: str, **kwargs: object) -> str:
+def set_wrapped_title(ax: plt.Axes, title: str, **kwargs: Any) -> str:
     """Set ``ax``'s title broken at spaces (:func:`wrap_to_width`) so that no line is wider than the axes.
 
     Explicit line breaks in ``title`` are kept.  Returns the title as drawn.
     """
-    fig = ax.figure
-    renderer = fig.canvas.get_renderer()
+    fig = _figure_of(ax)
+    renderer = _renderer(fig)
     size = float(plt.rcParams["axes.titlesize"]) if not isinstance(plt.rcParams["axes.titlesize"], str) else 13.0
     weight = str(plt.rcParams["axes.titleweight"])
 

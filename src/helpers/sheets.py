@@ -55,11 +55,13 @@ column is a participating list, one with none of them a pending list
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import html
 import re
 import warnings
 import zipfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -166,12 +168,16 @@ _SLOTS = {s.lower(): s for s in SLOT_HOURS if s}
 @lru_cache(maxsize=1)
 def _name_corrections() -> dict[tuple[str, str], dict[str, str]]:
     df = pd.read_csv(SHEET_NAME_CORRECTIONS, dtype=str, keep_default_na=False)
-    return {(r["file"].strip(), r["sha256"].strip().lower()): r for r in df.to_dict("records")}
+    return {
+        (str(r["file"]).strip(), str(r["sha256"]).strip().lower()): {str(k): str(v) for k, v in r.items()}
+        for r in df.to_dict("records")
+    }
 
 
 def _calendar(file: str, y: str, m: str, d: str, *rest: str) -> datetime:
+    hour, minute, second = (int(x) for x in (*rest, "0", "0", "0")[:3])
     try:
-        return datetime(int(y), int(m), int(d), *(int(x) for x in rest))
+        return datetime(int(y), int(m), int(d), hour, minute, second)
     except ValueError as exc:
         raise SheetFormatError(
             f"{file}: the date in the file name ({y}-{m}-{d}) is not a calendar date ({exc}). Rename the file to "
@@ -223,6 +229,7 @@ def parse_sheet_name(file: str, sha256: str | None = None) -> SheetName:
         kind = "capture time (upper bound)"
         label = when.strftime("%Y-%m-%d") + " capture (upper bound)"
     else:
+        assert m_time is not None  # one of the three patterns matched (checked above)
         when = _calendar(file, m_time["y"], m_time["m"], m_time["d"], m_time["H"], m_time["M"], m_time["S"])
         kind = "capture time (upper bound)"
         label = when.strftime("%Y-%m-%d %H:%M") + " capture (upper bound)"
@@ -458,7 +465,7 @@ def locate_sheet(sheet: str | Path, registry: dict | None = None) -> tuple[Path,
                     f"bytes differ (sha256 {sha[:12]}…, registered {entry.sha256[:12]}…), so the file is not used. "
                     f"To analyse ICE's sheet of that name, pass sheet='{found.name}' (the verified copy; `make data` "
                     "restores it). If this is a different sheet, give it the name ICE published it under."
-                )
+                ) from None
             return found, entry.path, sha
         same_bytes = [e for e in registry.values() if e.sha256 == sha]
         if same_bytes:
@@ -496,6 +503,7 @@ def choose_sheet(
     _not_future(day)
     registry = registry if registry is not None else data.load_registry()
     published = catalogue("all", registry)
+    registry_path: str | None
     if sheet is None:
         registry_path = select_sheet(day, kind, published)
         path, sha = data.fetch(registry_path, registry=registry), registry[registry_path].sha256
@@ -508,9 +516,9 @@ def choose_sheet(
         if Path(registry_path).name not in by_file.index:
             raise SheetKindError(f"{path.name} ({registry_path}) is not an ICE 287(g) sheet of the registry")
         row = by_file.loc[Path(registry_path).name]
-        name = SheetName(row.name, row["list"], row["published"], row["label"], row["published_kind"],
-                         row["name_list"], row["note"])
-        content = row["list"]
+        name = SheetName(str(row.name), str(row["list"]), pd.Timestamp(str(row["published"])).to_pydatetime(),
+                         str(row["label"]), str(row["published_kind"]), str(row["name_list"]), str(row["note"]))
+        content = name.list
     else:
         name = parse_sheet_name(path.name, sha)
         content = read_raw(path).list
@@ -698,7 +706,7 @@ def _hyperlinks(path: Path, sheet_name: str) -> dict[str, str]:
             wb = ElementTree.fromstring(zf.read("xl/workbook.xml"))
             sheet = next(s for s in wb.iter(f"{ns_main}sheet") if s.get("name") == sheet_name)
             rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-            targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{ns_pkg}Relationship")}
+            targets = {r.get("Id"): r.get("Target") or "" for r in rels.iter(f"{ns_pkg}Relationship")}
             target = targets[sheet.get(f"{ns_rel}id")].lstrip("/")
             sheet_path = target if target.startswith("xl/") else f"xl/{target}"
             rels_path = str(Path(sheet_path).parent / "_rels" / (Path(sheet_path).name + ".rels"))
@@ -761,9 +769,9 @@ class RawSheet:
 
     file: str
     list: str  # list type of the content (:func:`content_list`)
-    header: list[str]
+    header: builtins.list[str]  # builtins: the field ``list`` above shadows the type inside this class
     worksheet: str  # worksheet read (the first one holding ICE's header)
-    worksheets: list[str]
+    worksheets: builtins.list[str]
     rows: np.ndarray
     cells: dict[str, np.ndarray]
 
@@ -782,7 +790,7 @@ def _clean_array(values: np.ndarray) -> np.ndarray:
     return cleaned[codes]
 
 
-def _is_text(values: np.ndarray, test) -> np.ndarray:
+def _is_text(values: np.ndarray, test: Callable[[str], object]) -> np.ndarray:
     """Boolean mask: ``test(value)`` for each distinct string of ``values`` (False for non-strings)."""
     codes, uniques = pd.factorize(values)
     hits = np.array([isinstance(u, str) and bool(test(u)) for u in uniques] + [False], dtype=bool)

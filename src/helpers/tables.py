@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -88,7 +89,7 @@ def read_csv(path: str | Path) -> pd.DataFrame:
 
 
 def show(df: pd.DataFrame, *, empty: str | None, written: str | Path | None = None, rows: int = 25,
-         full: str = "the full table"):
+         full: str = "the full table") -> Any:
     """What a notebook shows for a table: ``df`` itself; the sentence ``empty`` when it has no rows (never
     ``Empty DataFrame``; None shows nothing, for a table a sentence above already accounts for); its first ``rows``
     rows, then a sentence saying where ``full`` (the full table, or what else holds its rows) was written
