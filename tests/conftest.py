@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import data
+from helpers import data, ice
 
 SHARED_MIRROR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "raw"
 
@@ -36,6 +36,17 @@ def mirror() -> Path:
     if not path.is_dir():
         pytest.fail(f"raw-data mirror not found at {path}; set {data.MIRROR_ENV}")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _own_sheet_cache(request, monkeypatch):
+    """A test that has a ``tmp_path`` keeps the parsed-sheet cache there, out of ``data/interim/``.
+
+    Tests build workbooks under ICE-style names; their parsed tables must never land in, or be read from, the
+    cache that notebooks use.
+    """
+    if "tmp_path" in request.fixturenames:
+        monkeypatch.setenv(ice.CACHE_ENV, str(request.getfixturevalue("tmp_path") / "sheet-cache"))
 
 
 @pytest.fixture()

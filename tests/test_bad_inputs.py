@@ -2,9 +2,8 @@
 
 Each row names the input, and asserts the error type and the key words of its
 message (what is wrong, for which input, what to do), the warning, or the
-documented handling.  Sheet-level cases (edited ICE workbooks) are in
-``tests/test_bad_inputs_sheets.py``.  The ``item`` column is the case's number
-in issue 13 (``pass`` for cases that were already handled).
+documented handling.  The ``item`` column is the case's number in issue 13
+(``pass`` for cases that were already handled).
 
 Tables:
 
@@ -12,12 +11,14 @@ Tables:
 * ``WARNINGS``: calls that go on but must warn;
 * ``HANDLED``: inputs with a documented handling (formula-like cells, dates);
 * ``RUNS``: the documented commands, run as a user runs them (subprocesses);
-* ``SIGNALS``: interrupted runs.
+* ``SIGNALS``: interrupted runs;
+* ``SHEETS``: edited ICE workbooks and sheet choices (items 1, 2, 4, 5, 12-15, 18, 19).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -26,8 +27,9 @@ import subprocess
 import sys
 import time
 import warnings
+import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -47,28 +49,15 @@ from helpers import (
     notebooks,
     params,
     paths,
+    sheets,
     tables,
 )
+from workbooks import GOOD_ROW, HEADER, NEW_NAME, PENDING_HEADER, registry_entry, write_rows, write_worksheets
 
 REGISTERED_SHEET = "ice-287g/participatingAgencies10312025pm.xlsx"
-HEADER = ["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "COUNTY", "SUPPORT TYPE", "SIGNED"]
-GOOD_ROW = ["MINNESOTA", "Cass County Sheriff's Office", "County", "Cass", "Task Force Model", date(2025, 2, 28)]
 
 
 # ---------------------------------------------------------------- builders
-
-
-def _entry(path: str, content: bytes, url: str = "http://127.0.0.1:9/none") -> data.Entry:
-    return data.Entry(path, hashlib.sha256(content).hexdigest(), len(content), url, url, "test", "2025-01-01", "test", "test")
-
-
-def _workbook(folder: Path, name: str, rows: list[list]) -> Path:
-    wb = openpyxl.Workbook()
-    for row in rows:
-        wb.active.append(row)
-    folder.mkdir(parents=True, exist_ok=True)
-    wb.save(folder / name)
-    return folder / name
 
 
 def _registry_copy(tmp: Path) -> Path:
@@ -78,7 +67,7 @@ def _registry_copy(tmp: Path) -> Path:
 
 
 def _tampered_mirror(tmp: Path, mp: Any) -> Any:
-    registry = {"x/file.csv": _entry("x/file.csv", b"state,count\nMINNESOTA,8\n")}
+    registry = {"x/file.csv": registry_entry("x/file.csv", b"state,count\nMINNESOTA,8\n")}
     (tmp / "mirror" / "x").mkdir(parents=True)
     (tmp / "mirror" / "x" / "file.csv").write_bytes(b"state,count\nMINNESOTA,9\n")
     return data.fetch("x/file.csv", registry=registry, cache=tmp / "cache", mirror=tmp / "mirror", allow_download=False)
@@ -86,7 +75,7 @@ def _tampered_mirror(tmp: Path, mp: Any) -> Any:
 
 def _tampered_cache(tmp: Path, mp: Any, earlier: bool = False) -> Any:
     mp.delenv(data.MIRROR_ENV, raising=False)
-    registry = {"x/f.csv": _entry("x/f.csv", b"a,b\n1,2\n")}
+    registry = {"x/f.csv": registry_entry("x/f.csv", b"a,b\n1,2\n")}
     (tmp / "cache" / "x").mkdir(parents=True)
     if earlier:  # a previous run already set the bad copy aside
         (tmp / "cache" / "x" / "f.csv.rejected").write_bytes(b"a,b\n1,3\n")
@@ -106,7 +95,7 @@ class _nothing:
 
 def _missing_offline(tmp: Path, mp: Any) -> Any:
     mp.delenv(data.MIRROR_ENV, raising=False)
-    registry = {"a/b.csv": _entry("a/b.csv", b"x", url="http://127.0.0.1:9/a/b.csv")}
+    registry = {"a/b.csv": registry_entry("a/b.csv", b"x", url="http://127.0.0.1:9/a/b.csv")}
     return data.fetch("a/b.csv", registry=registry, cache=tmp, timeout=2)
 
 
@@ -130,8 +119,7 @@ def _load(tmp: Path, row: list) -> Any:
     """A downloaded sheet with a good row and ``row``, loaded (its own parsed-sheet cache)."""
     os.environ[ice.CACHE_ENV] = "off"
     try:
-        rows = [HEADER + ["MOA", "ADDENDUM"], GOOD_ROW + ["link", None], row + ["link", None]]
-        return ice.load_sheet(_workbook(tmp, "participatingAgencies01152026am.xlsx", rows))
+        return ice.load_sheet(write_rows(tmp, [HEADER, GOOD_ROW, row + ["link", None]], "participatingAgencies01152026am.xlsx"))
     finally:
         os.environ.pop(ice.CACHE_ENV, None)
 
@@ -235,19 +223,19 @@ ERRORS = [
     Case("add-file-does-not-exist", "10.4", lambda t, m: _add(t, t / "participatingAgencies01152026am.xlsx"), data.AddError,
          ("participatingAgencies01152026am.xlsx", "no such file")),
     Case("add-name-cannot-be-dated", "10.4",
-         lambda t, m: _add(t, _workbook(t, "agencies-today.xlsx", [HEADER, GOOD_ROW])), data.AddError,
+         lambda t, m: _add(t, write_rows(t, [HEADER, GOOD_ROW], "agencies-today.xlsx")), data.AddError,
          ("agencies-today.xlsx", "cannot date", "rename")),
     Case("add-impossible-date-in-name", "10.4",
-         lambda t, m: _add(t, _workbook(t, "participatingAgencies13452025am.xlsx", [HEADER, GOOD_ROW])), data.AddError,
+         lambda t, m: _add(t, write_rows(t, [HEADER, GOOD_ROW], "participatingAgencies13452025am.xlsx")), data.AddError,
          ("participatingAgencies13452025am.xlsx", "cannot date")),
     Case("add-not-an-ice-sheet", "10.4",
-         lambda t, m: _add(t, _workbook(t, "participatingAgencies01152026am.xlsx", [["NAME", "VALUE"], ["a", 1]])),
+         lambda t, m: _add(t, write_rows(t, [["NAME", "VALUE"], ["a", 1]], "participatingAgencies01152026am.xlsx")),
          data.AddError, ("participatingAgencies01152026am.xlsx", "does not parse as an ICE participating sheet", "was not added")),
     Case("add-html-saved-as-workbook", "10.4",
          lambda t, m: (t / "participatingAgencies01152026am.xlsx").write_text("<html>Access Denied</html>")
          and _add(t, t / "participatingAgencies01152026am.xlsx"),
          data.AddError, ("participatingAgencies01152026am.xlsx", "does not parse")),
-    Case("add-empty-sheet", "10.4", lambda t, m: _add(t, _workbook(t, "participatingAgencies01152026am.xlsx", [HEADER])),
+    Case("add-empty-sheet", "10.4", lambda t, m: _add(t, write_rows(t, [HEADER], "participatingAgencies01152026am.xlsx")),
          data.AddError, ("participatingAgencies01152026am.xlsx",)),
     Case("add-same-bytes-as-registered", "10.4", lambda t, m: _add_registered_copy(t, "participatingAgencies01152026am.xlsx"),
          data.AddError, ("same bytes", "ice-287g/", "participatingAgencies10312025pm.xlsx", "nothing was added")),
@@ -269,7 +257,7 @@ def test_a_refused_add_writes_nothing(tmp_path):
     registry = _registry_copy(tmp_path)
     before = registry.read_bytes()
     with pytest.raises(data.AddError):
-        data.add(_workbook(tmp_path, "participatingAgencies01152026am.xlsx", [["NAME"], ["a"]]), registry_path=registry,
+        data.add(write_rows(tmp_path, [["NAME"], ["a"]], "participatingAgencies01152026am.xlsx"), registry_path=registry,
                  cache=tmp_path / "cache")
     assert registry.read_bytes() == before and not (tmp_path / "cache").exists()
 
@@ -284,7 +272,7 @@ def _missing_mirror(tmp: Path, mp: Any) -> Any:
 
 
 def _tampered_cache_refetched(tmp: Path, mp: Any) -> Any:
-    registry = {"f.txt": _entry("f.txt", b"abc\n")}
+    registry = {"f.txt": registry_entry("f.txt", b"abc\n")}
     (tmp / "mirror").mkdir()
     (tmp / "mirror" / "f.txt").write_bytes(b"abc\n")
     (tmp / "cache").mkdir()
@@ -396,7 +384,8 @@ def _snapshot() -> dict[str, str]:
 
 
 def _env(mirror: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in (paths.OUTPUT_ENV, paths.REPRODUCE_ENV)}
+    # as a user runs it: the default output folders and the shared parsed-sheet cache
+    env = {k: v for k, v in os.environ.items() if k not in (paths.OUTPUT_ENV, paths.REPRODUCE_ENV, ice.CACHE_ENV)}
     env[data.MIRROR_ENV] = str(Path(mirror).resolve())
     return env
 
@@ -614,3 +603,161 @@ def test_interrupted_reproduce_leaves_the_notebook_as_it_was(name, code, tmp_pat
     assert sorted(p.name for p in target.parent.iterdir()) == ["01_slow.ipynb"], "nothing else in notebooks/"
     leftovers = list((root / "build" / "running").glob("*"))
     assert not leftovers if name != "SIGKILL" else all(p.name.endswith(".partial.ipynb") for p in leftovers)
+
+
+# ---------------------------------------------------------------- SHEETS: edited ICE workbooks, sheet choices
+
+ARTICLE_DATE = "2025-11-01"
+ARTICLE_FILE = "participatingAgencies10312025pm.xlsx"
+TEXAS_ROW = ["TEXAS", "Smith County Constable Precinct 4", "County", "Smith County", "Task Force Model", date(2025, 10, 17), "link", None]
+
+
+def write_bytes(folder: Path, content: bytes, name: str = NEW_NAME) -> Path:
+    path = folder / name
+    path.write_bytes(content)
+    return path
+
+
+def zip_without_workbook() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("notes.txt", "not a spreadsheet")
+    return buffer.getvalue()
+
+
+def tampered_copy(folder: Path) -> Path:
+    """The registered article sheet with one byte changed, saved under its registered name."""
+    content = bytearray(data.fetch(ARTICLE_FILE).read_bytes())
+    content[-10] ^= 0xFF
+    return write_bytes(folder, bytes(content), ARTICLE_FILE)
+
+
+@dataclass
+class SheetCase:
+    """One bad input: ``run(tmp_path)`` must raise ``error`` with every word in ``words`` in its message, or (no
+    ``error``) return a result that ``check`` accepts."""
+
+    item: str
+    run: Callable[[Path], object]
+    error: type[BaseException] | None = None
+    words: list[str] = field(default_factory=list)
+    check: Callable[[object, str], None] | None = None
+    warns: str | None = None  # a warning the handling must give (regex)
+
+
+def _duplicates_reported(df: pd.DataFrame, printed: str) -> None:
+    assert len(df) == 2, "the repeated rows are not counted"
+    assert [(d["row"], d["same_as_row"]) for d in df.attrs["duplicates"]] == [(4, 2), (5, 3)]
+    assert "Dropped 2 exact duplicate rows" in printed and f"{NEW_NAME} row 4 = row 2" in printed
+    assert ice.group_totals(df, {"tx": ["TEXAS"]})["agreements"].iloc[0] == 1
+
+
+def _other_worksheet_read(df: pd.DataFrame, printed: str) -> None:
+    assert df.attrs["worksheet"] == "Agencies" and df["agency"].tolist() == [GOOD_ROW[1]]
+
+
+def _age_reported(choice: sheets.SheetChoice, printed: str) -> None:
+    assert choice.age_days > sheets.STALE_DAYS and f"{choice.age_days} days older than as_of" in choice.sentence
+
+
+SHEETS = [
+    # 1. A pending list where participating agreements are needed, however it arrives.
+    SheetCase("1 registered pending sheet passed as sheet",
+         lambda tmp: ice.load_as_of(ARTICLE_DATE, sheet="pendingAgencies10312025pm.xlsx"),
+         ice.SheetKindError, ["pendingAgencies10312025pm.xlsx", "is a pending list", "participating list is needed"]),
+    SheetCase("1 pending content saved under a participating name",
+         lambda tmp: ice.resolve_sheet(str(write_worksheets(tmp, {"Sheet 1": [PENDING_HEADER, GOOD_ROW[:5]]})), ARTICLE_DATE),
+         ice.SheetKindError, [NEW_NAME, "is a pending list (its name says participating)", "lack SIGNED/MOA"]),
+    SheetCase("1 the archive's pending list under a participating name",
+         lambda tmp: ice.resolve_sheet("participatingAgencies09222025pm.xlsx", ARTICLE_DATE),
+         ice.SheetKindError, ["participatingAgencies09222025pm.xlsx", "pending list (its name says participating)"]),
+    SheetCase("1 pending list asked for as pending is fine",
+         lambda tmp: ice.choose_sheet("pendingAgencies10312025pm.xlsx", ARTICLE_DATE, kind="pending"),
+         check=lambda choice, printed: choice.list == "pending" or pytest.fail("pending list refused")),
+    # 2. Exact duplicate rows: dropped by the stated rule, listed in attrs and a printed line, never counted.
+    SheetCase("2 every Texas row doubled",
+         lambda tmp: ice.load_sheet(write_worksheets(tmp, {"Sheet 1": [HEADER, GOOD_ROW, TEXAS_ROW, GOOD_ROW, TEXAS_ROW]})),
+         check=_duplicates_reported),
+    # 4. A file named like a registered raw file must hold its registered bytes.
+    SheetCase("4 tampered copy passed by path", lambda tmp: ice.resolve_sheet(str(tampered_copy(tmp)), ARTICLE_DATE),
+         data.HashMismatchError, [ARTICLE_FILE, "registered raw file", "bytes differ", f"sheet='{ARTICLE_FILE}'"]),
+    SheetCase("4 tampered copy through load_as_of", lambda tmp: ice.load_as_of(ARTICLE_DATE, sheet=str(tampered_copy(tmp))),
+         data.HashMismatchError, ["bytes differ", "not used"]),
+    # 5. A future as_of is an error; an as_of long after the newest sheet says how old the sheet is.
+    SheetCase("5 future as_of", lambda tmp: ice.resolve_sheet(None, "2030-01-01"),
+         ice.AsOfError, ["as_of=2030-01-01", "after today", "no sheet can be in force on a future date"]),
+    SheetCase("5 as_of long after the newest registered sheet", lambda tmp: ice.choose_sheet(None, date.today()),
+         check=_age_reported, warns="older than as_of.*download ICE's current sheet"),
+    # 12. Not a workbook, whatever the extension says.
+    SheetCase("12 CSV text saved as .xlsx",
+         lambda tmp: ice.load_sheet(write_bytes(tmp, b"STATE,LAW ENFORCEMENT AGENCY\nTEXAS,Smith County\n")),
+         ice.SheetFormatError, [NEW_NAME, "not a workbook", "CSV or other plain text", "Download the sheet again"]),
+    SheetCase("12 Access Denied page saved as .xlsx",
+         lambda tmp: ice.load_sheet(write_bytes(tmp, b"<HTML><HEAD><TITLE>Access Denied</TITLE></HEAD><BODY>x</BODY></HTML>")),
+         ice.SheetFormatError, [NEW_NAME, "an HTML page, an 'Access Denied' page"]),
+    SheetCase("12 other HTML page", lambda tmp: ice.load_sheet(write_bytes(tmp, b"<!DOCTYPE html><html><body>Error</body></html>")),
+         ice.SheetFormatError, ["an HTML page, perhaps an 'Access Denied' or error page"]),
+    SheetCase("12 empty file", lambda tmp: ice.load_sheet(write_bytes(tmp, b"")),
+         ice.SheetFormatError, [NEW_NAME, "an empty file"]),
+    SheetCase("12 zip archive that holds no workbook", lambda tmp: ice.load_sheet(write_bytes(tmp, zip_without_workbook())),
+         ice.SheetFormatError, [NEW_NAME, "a zip archive that holds no Excel workbook"]),
+    SheetCase("12 truncated workbook", lambda tmp: ice.load_sheet(write_bytes(tmp, data.fetch(ARTICLE_FILE).read_bytes()[:5000])),
+         ice.SheetFormatError, [NEW_NAME, "damaged zip archive, perhaps an interrupted download"]),
+    # 13. A file name that cannot be dated.
+    SheetCase("13 impossible date in the name",
+         lambda tmp: ice.load_sheet(write_worksheets(tmp, {"Sheet 1": [HEADER, GOOD_ROW]}, "participatingAgencies13452025am.xlsx")),
+         ice.SheetFormatError, ["participatingAgencies13452025am.xlsx", "not a calendar date", "Rename the file"]),
+    SheetCase("13 name without a date",
+         lambda tmp: ice.load_sheet(write_worksheets(tmp, {"Sheet 1": [HEADER, GOOD_ROW]}, "287g participating agencies.xlsx")),
+         ice.SheetFormatError, ["287g participating agencies.xlsx", "cannot read the publication time"]),
+    SheetCase("13 a name whose date is too early for its agreements (wrong year)",
+         lambda tmp: ice.load_sheet(write_worksheets(tmp, {"Sheet 1": [HEADER, GOOD_ROW]}, "participatingAgencies01052025pm.xlsx")),
+         ice.SheetFormatError, ["participatingAgencies01052025pm.xlsx", "signed after the sheet's publication",
+                                "sheet_names.csv"]),
+    # 14. as_of that is not a date names the parameter.
+    SheetCase("14 as_of='not a date'", lambda tmp: ice.load_as_of("not a date"),
+         ice.AsOfError, ["as_of='not a date' is not a date", "YYYY-MM-DD"]),
+    SheetCase("14 as_of='2025-02-30'", lambda tmp: ice.resolve_sheet(None, "2025-02-30"),
+         ice.AsOfError, ["as_of='2025-02-30' is not a date", "day is out of range"]),
+    SheetCase("14 as_of=20251101 (a number)", lambda tmp: ice.select_sheet(20251101),
+         ice.AsOfError, ["as_of=20251101 is not a date"]),
+    # 15. sheet naming a file that does not exist.
+    SheetCase("15 sheet path that does not exist", lambda tmp: ice.resolve_sheet(str(tmp / NEW_NAME), ARTICLE_DATE),
+         ice.SheetNotFoundError, [NEW_NAME, "no such file", "no registered raw file has that name"]),
+    SheetCase("15 relative path that does not exist", lambda tmp: ice.load_as_of(ARTICLE_DATE, sheet=f"output/{NEW_NAME}"),
+         ice.SheetNotFoundError, [f"sheet='output/{NEW_NAME}'", "no such file"]),
+    # 18. The data is not on the first worksheet.
+    SheetCase("18 ICE's header on the second worksheet",
+         lambda tmp: ice.load_sheet(write_worksheets(tmp, {"Notes": [["read me"]], "Agencies": [HEADER, GOOD_ROW]})),
+         check=_other_worksheet_read, warns="worksheet 'Agencies', which is read.*'Notes', 'Agencies'"),
+    SheetCase("18 no worksheet holds ICE's header",
+         lambda tmp: ice.load_sheet(write_worksheets(tmp, {"Notes": [["read me"]], "Other": [["a", "b"], [1, 2]]})),
+         ice.SheetFormatError, [NEW_NAME, "no worksheet holds ICE's header row", "worksheets: ['Notes', 'Other']"]),
+    # 19. Data in an unnamed column says what to do.
+    SheetCase("19 data in an unnamed column",
+         lambda tmp: ice.load_sheet(write_worksheets(tmp, {"Sheet 1": [HEADER, GOOD_ROW + ["stray note"]]})),
+         ice.SheetFormatError, [NEW_NAME, "['I']", "no header", "first at row(s) [2]", "delete it",
+                                "add the header to helpers.sheets.COLUMNS"]),
+]
+
+
+@pytest.mark.parametrize("case", SHEETS, ids=[c.item for c in SHEETS])
+def test_bad_sheet_input(case, tmp_path, capsys):
+    if case.error is not None:
+        with pytest.raises(case.error) as err, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "(?s).*not in the raw-data registry")  # said before the refusal
+            case.run(tmp_path)
+        for word in case.words:
+            assert word in str(err.value), f"{case.item}: {word!r} not in {err.value}"
+        return
+    if case.warns:
+        with pytest.warns(UserWarning, match=case.warns):
+            result = case.run(tmp_path)
+    else:
+        result = case.run(tmp_path)
+    case.check(result, capsys.readouterr().out)
+
+
+def test_every_issue_13_sheet_item_has_a_case():
+    items = {c.item.split()[0] for c in SHEETS}
+    assert items == {"1", "2", "4", "5", "12", "13", "14", "15", "18", "19"}

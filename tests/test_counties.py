@@ -5,27 +5,16 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import openpyxl
 import pandas as pd
 import pytest
 
 from helpers import counties, data, geo, ice, paths, tables
-
-HEADER = ["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "COUNTY", "SUPPORT TYPE", "SIGNED", "MOA", "ADDENDUM"]
-
-
-@pytest.fixture(autouse=True)
-def _own_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv(ice.CACHE_ENV, str(tmp_path / "sheet-cache"))
+from workbooks import HEADER, write_rows
 
 
 def _sheet(tmp_path: Path, rows: list[list], name: str = "participatingAgencies02162026am.xlsx") -> pd.DataFrame:
-    wb = openpyxl.Workbook()
-    wb.active.append(HEADER)
-    for state, agency, kind, county, support in rows:
-        wb.active.append([state, agency, kind, county, support, date(2025, 5, 1), "link", None])
-    wb.save(tmp_path / name)
-    return ice.load_sheet(tmp_path / name)
+    body = [[state, agency, kind, county, support, date(2025, 5, 1), "link", None] for state, agency, kind, county, support in rows]
+    return ice.load_sheet(write_rows(tmp_path, [HEADER, *body], name))
 
 
 BEFORE = [

@@ -7,24 +7,10 @@ import hashlib
 from datetime import date
 from pathlib import Path
 
-import openpyxl
 import pytest
 
 from helpers import data
-
-
-def _entry(path: str, content: bytes, url: str = "http://127.0.0.1:9/none") -> data.Entry:
-    return data.Entry(
-        path=path,
-        sha256=hashlib.sha256(content).hexdigest(),
-        bytes=len(content),
-        url=url,
-        original_url=url,
-        publisher="test",
-        published="2025-01-01",
-        license="test",
-        description="test file",
-    )
+from workbooks import GOOD_ROW, HEADER, PENDING_HEADER, registry_entry, write_rows
 
 
 def test_every_mirror_file_is_registered(registry, mirror):
@@ -51,7 +37,7 @@ def test_registry_rows_are_complete(registry):
 
 def test_tampered_mirror_copy_is_rejected(tmp_path):
     good = b"state,count\nMINNESOTA,8\n"
-    registry = {"x/file.csv": _entry("x/file.csv", good)}
+    registry = {"x/file.csv": registry_entry("x/file.csv", good)}
     mirror = tmp_path / "mirror"
     (mirror / "x").mkdir(parents=True)
     (mirror / "x/file.csv").write_bytes(b"state,count\nMINNESOTA,9\n")  # one byte changed
@@ -67,7 +53,7 @@ def test_tampered_mirror_copy_is_rejected(tmp_path):
 
 def test_tampered_cache_copy_is_set_aside_and_refetched(tmp_path):
     good = b"abc\n"
-    registry = {"f.txt": _entry("f.txt", good)}
+    registry = {"f.txt": registry_entry("f.txt", good)}
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     (mirror / "f.txt").write_bytes(good)
@@ -82,7 +68,7 @@ def test_tampered_cache_copy_is_set_aside_and_refetched(tmp_path):
 
 def test_offline_miss_names_file_url_and_mirror_variable(tmp_path, monkeypatch):
     monkeypatch.delenv(data.MIRROR_ENV, raising=False)
-    registry = {"a/b.csv": _entry("a/b.csv", b"x", url="http://127.0.0.1:9/a/b.csv")}  # port 9: refused
+    registry = {"a/b.csv": registry_entry("a/b.csv", b"x", url="http://127.0.0.1:9/a/b.csv")}  # port 9: refused
     with pytest.raises(data.RawFileUnavailableError) as err:
         data.fetch("a/b.csv", registry=registry, cache=tmp_path, timeout=2)
     message = str(err.value)
@@ -102,7 +88,7 @@ def test_download_from_loopback_server(tmp_path, loopback_server, monkeypatch):
     folder, base = loopback_server
     content = b"year,value\n2025,536\n"
     (folder / "file.csv").write_bytes(content)
-    registry = {"ctx/file.csv": _entry("ctx/file.csv", content, url=f"{base}/file.csv")}
+    registry = {"ctx/file.csv": registry_entry("ctx/file.csv", content, url=f"{base}/file.csv")}
     path = data.fetch("ctx/file.csv", registry=registry, cache=tmp_path / "cache")
     assert path.read_bytes() == content
     # a second call is served from the cache, even with the server gone
@@ -114,7 +100,7 @@ def test_download_with_wrong_bytes_is_rejected(tmp_path, loopback_server, monkey
     monkeypatch.delenv(data.MIRROR_ENV, raising=False)
     folder, base = loopback_server
     (folder / "file.csv").write_bytes(b"tampered\n")
-    registry = {"ctx/file.csv": _entry("ctx/file.csv", b"original\n", url=f"{base}/file.csv")}
+    registry = {"ctx/file.csv": registry_entry("ctx/file.csv", b"original\n", url=f"{base}/file.csv")}
     with pytest.raises(data.HashMismatchError) as err:
         data.fetch("ctx/file.csv", registry=registry, cache=tmp_path / "cache")
     assert hashlib.sha256(b"tampered\n").hexdigest() in str(err.value)
@@ -135,24 +121,7 @@ def test_malformed_registry_is_reported(tmp_path):
 
 # ---------------------------------------------------------------- pinning a downloaded sheet (helpers.data add)
 
-#: The layout ICE's participating sheets have carried since July 2025 (helpers.sheets.COLUMNS_SINCE).
-HEADER = ["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "COUNTY", "SUPPORT TYPE", "SIGNED", "MOA", "ADDENDUM"]
-ROWS = [
-    ["MINNESOTA", "Cass County Sheriff's Office", "County", "Cass", "Task Force Model", date(2025, 2, 28), "link", None],
-    ["IOWA", "Iowa State Patrol", "State Agency", "Polk", "Task Force Model", date(2025, 3, 3), "link", None],
-]
-
-
-def build_sheet(
-    folder: Path, name: str = "participatingAgencies01152026am.xlsx", rows: list[list] | None = None, header: bool = True
-) -> Path:
-    """A small ICE sheet built by the test (new bytes, ICE's naming); ``rows`` replace the data rows, or every row when ``header`` is False."""
-    wb = openpyxl.Workbook()
-    for row in ([HEADER] if header else []) + (ROWS if rows is None else rows):
-        wb.active.append(row)
-    folder.mkdir(parents=True, exist_ok=True)
-    wb.save(folder / name)
-    return folder / name
+ROWS = [GOOD_ROW, ["IOWA", "Iowa State Patrol", "State Agency", "Polk", "Task Force Model", date(2025, 3, 3), "link", None]]
 
 
 @pytest.fixture()
@@ -164,7 +133,7 @@ def registry_copy(tmp_path) -> Path:
 
 
 def test_add_pins_a_new_sheet(tmp_path, registry_copy):
-    sheet = build_sheet(tmp_path / "downloads")
+    sheet = write_rows(tmp_path / "downloads", [HEADER, *ROWS], "participatingAgencies01152026am.xlsx")
     before = registry_copy.read_text().splitlines()
     added = data.add(sheet, registry_path=registry_copy, cache=tmp_path / "cache")
     entry = added.entry
@@ -185,7 +154,7 @@ def test_add_pins_a_new_sheet(tmp_path, registry_copy):
 
 
 def test_add_refuses_a_sheet_whose_columns_are_the_other_list(tmp_path, registry_copy):
-    sheet = build_sheet(tmp_path / "downloads", "pendingAgencies01152026pm.xlsx")  # participating columns
+    sheet = write_rows(tmp_path / "downloads", [HEADER, *ROWS], "pendingAgencies01152026pm.xlsx")  # participating columns
     with pytest.warns(UserWarning, match="the name says pending but the content is a participating list"), \
             pytest.raises(data.AddError, match=r"named as a pending sheet but its columns are those of a participating sheet"):
         data.add(sheet, registry_path=registry_copy, cache=tmp_path / "cache")
@@ -193,8 +162,8 @@ def test_add_refuses_a_sheet_whose_columns_are_the_other_list(tmp_path, registry
 
 
 def test_add_command_says_what_it_added_and_how_to_commit(tmp_path, registry_copy, capsys):
-    pending_rows = [[*r[:5]] for r in ROWS]  # a pending sheet has no SIGNED, MOA or ADDENDUM
-    sheet = build_sheet(tmp_path / "downloads", "pendingAgencies01152026pm.xlsx", rows=[HEADER[:5], *pending_rows], header=False)
+    pending_rows = [r[:5] for r in ROWS]  # a pending sheet has no SIGNED, MOA or ADDENDUM
+    sheet = write_rows(tmp_path / "downloads", [PENDING_HEADER, *pending_rows], "pendingAgencies01152026pm.xlsx")
     code = data.main(["add", str(sheet), "--url", "https://example.org/p.xlsx", "--registry", str(registry_copy), "--cache", str(tmp_path / "c")])
     out = capsys.readouterr().out
     assert code == 0

@@ -5,24 +5,15 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import openpyxl
 import pandas as pd
 import pytest
 from python_calamine import CalamineWorkbook
 
 from helpers import claims, data, geo, ice, sheets
+from workbooks import GOOD_ROW, HEADER, write_rows, write_worksheets
 
 ARTICLE_DATE = "2025-11-01"
 ARTICLE_SHEET = "ice-287g/participatingAgencies10312025pm.xlsx"
-HEADER = ["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "COUNTY", "SUPPORT TYPE", "SIGNED", "MOA", "ADDENDUM"]
-GOOD_ROW = ["MINNESOTA", "Cass County Sheriff's Office", "County", "Cass County ", "Task Force Model", date(2025, 2, 28), "link", None]
-
-
-@pytest.fixture(autouse=True)
-def _own_cache(request, monkeypatch):
-    """Tests that write their own workbooks keep the parsed-sheet cache out of data/interim/."""
-    if "tmp_path" in request.fixturenames:
-        monkeypatch.setenv(ice.CACHE_ENV, str(request.getfixturevalue("tmp_path") / "sheet-cache"))
 
 
 def _publications() -> list[str]:
@@ -181,25 +172,15 @@ def test_state_counts_cover_every_state_with_zeros(article_sheet):
 # ---------------------------------------------------------------- bad sheets
 
 
-def _write(tmp_path: Path, rows: list[list], name: str = "participatingAgencies02162026am.xlsx") -> Path:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    for row in rows:
-        ws.append(row)
-    path = tmp_path / name
-    wb.save(path)
-    return path
-
-
 def test_missing_column_names_file_and_column(tmp_path):
-    path = _write(tmp_path, [[h for h in HEADER if h != "SUPPORT TYPE"], GOOD_ROW[:4] + GOOD_ROW[5:]])
+    path = write_rows(tmp_path, [[h for h in HEADER if h != "SUPPORT TYPE"], GOOD_ROW[:4] + GOOD_ROW[5:]])
     with pytest.raises(ice.SheetFormatError, match=r"participatingAgencies02162026am.xlsx.*missing column\(s\) \['SUPPORT TYPE'\]"):
         ice.load_sheet(path)
 
 
 def test_renamed_header_is_reported(tmp_path):
     renamed = ["STATE", "LAW ENFORCEMENT AGENCY", "AGENCY TYPE", "COUNTY", "SUPPORT TYPE", "SIGNED", "MOA", "ADDENDUM"]
-    path = _write(tmp_path, [renamed, GOOD_ROW])
+    path = write_rows(tmp_path, [renamed, GOOD_ROW])
     with pytest.raises(ice.SheetFormatError) as err:
         ice.load_sheet(path)
     assert "unknown column(s) ['AGENCY TYPE']" in str(err.value) and "helpers.sheets.COLUMNS" in str(err.value)
@@ -216,7 +197,7 @@ def test_blank_rows_and_header_rows_in_odd_places(tmp_path):
         ["IOWA", "Polk County Sheriff's Office", "County", "Polk County", "Jail Enforcement Model ", date(2025, 5, 1), "link", None],
         [None] * 8,
     ]
-    df = ice.load_sheet(_write(tmp_path, rows))
+    df = ice.load_sheet(write_rows(tmp_path, rows))
     assert list(df["state"]) == ["MINNESOTA", "IOWA"]
     assert list(df["row"]) == [4, 7]  # spreadsheet rows, as Excel shows them
     assert list(df["county_name"]) == ["Cass County", "Polk County"]
@@ -226,33 +207,33 @@ def test_blank_rows_and_header_rows_in_odd_places(tmp_path):
 def test_unknown_support_type_names_the_row(tmp_path):
     bad = GOOD_ROW[:4] + ["Border Patrol Model"] + GOOD_ROW[5:]
     with pytest.raises(ice.SheetFormatError, match=r"participatingAgencies02162026am.xlsx, row 3: unknown support type 'Border Patrol Model'"):
-        ice.load_sheet(_write(tmp_path, [HEADER, GOOD_ROW, bad]))
+        ice.load_sheet(write_rows(tmp_path, [HEADER, GOOD_ROW, bad]))
 
 
 def test_unknown_state_names_the_row(tmp_path):
     bad = ["ATLANTIS"] + GOOD_ROW[1:]
     with pytest.raises(ice.SheetFormatError, match=r"row 2: unknown state or territory 'ATLANTIS'"):
-        ice.load_sheet(_write(tmp_path, [HEADER, bad]))
+        ice.load_sheet(write_rows(tmp_path, [HEADER, bad]))
 
 
 def test_empty_workbook_is_an_error(tmp_path):
     with pytest.raises(ice.SheetFormatError, match="no worksheet holds ICE.s header row"):
-        ice.load_sheet(_write(tmp_path, []))
+        ice.load_sheet(write_rows(tmp_path, []))
 
 
 def test_header_only_sheet_gives_an_empty_table(tmp_path):
-    df = ice.load_sheet(_write(tmp_path, [HEADER]))
+    df = ice.load_sheet(write_rows(tmp_path, [HEADER]))
     assert df.empty and list(df.columns) == list(ice.SCHEMA)
 
 
 def test_data_in_an_unnamed_column_is_an_error(tmp_path):
     with pytest.raises(ice.SheetFormatError, match=r"column\(s\) \['I'\] hold data but have no header"):
-        ice.load_sheet(_write(tmp_path, [HEADER, GOOD_ROW + ["stray note"]]))
+        ice.load_sheet(write_rows(tmp_path, [HEADER, GOOD_ROW + ["stray note"]]))
 
 
 def test_row_without_state_is_an_error(tmp_path):
     with pytest.raises(ice.SheetFormatError, match="row 3: the row has data but no STATE"):
-        ice.load_sheet(_write(tmp_path, [HEADER, GOOD_ROW, [None] + GOOD_ROW[1:]]))
+        ice.load_sheet(write_rows(tmp_path, [HEADER, GOOD_ROW, [None] + GOOD_ROW[1:]]))
 
 
 def test_compare_totals_counts_both_sheets_with_the_same_helpers():
@@ -276,7 +257,7 @@ def test_compare_totals_counts_both_sheets_with_the_same_helpers():
 def test_an_agreement_signed_after_publication_is_an_error(tmp_path):
     late = GOOD_ROW[:5] + [date(2026, 6, 1)] + GOOD_ROW[6:]
     with pytest.raises(ice.SheetFormatError) as err:
-        ice.load_sheet(_write(tmp_path, [HEADER, GOOD_ROW, late]))
+        ice.load_sheet(write_rows(tmp_path, [HEADER, GOOD_ROW, late]))
     for words in ("participatingAgencies02162026am.xlsx", "row 3", "signed 2026-06-01", "sheet_names.csv", "signed_dates.csv"):
         assert words in str(err.value)
 
@@ -284,21 +265,14 @@ def test_an_agreement_signed_after_publication_is_an_error(tmp_path):
 def test_a_misspelt_type_is_corrected_by_its_printed_value_for_any_agency(tmp_path):
     rows = [HEADER, GOOD_ROW, ["IOWA", "Any Town Police Department", "Muncipality", "Polk County", "Task Force Model",
                                date(2025, 5, 1), "link", None]]
-    df = ice.load_sheet(_write(tmp_path, rows))
+    df = ice.load_sheet(write_rows(tmp_path, rows))
     assert df["agency_type"].tolist() == ["County", "Municipality"]
     assert df["county_match"].tolist() == ["exact", "exact"]  # every local agency is placed in its county
     assert df["county_agency"].tolist() == [True, False]
 
 
 def test_a_sheet_on_a_later_worksheet_is_found_and_reported(tmp_path):
-    wb = openpyxl.Workbook()
-    wb.active.title = "Notes"
-    wb.active.append(["Read me first"])
-    data_sheet = wb.create_sheet("Agencies")
-    for row in [HEADER, GOOD_ROW]:
-        data_sheet.append(row)
-    path = tmp_path / "participatingAgencies02162026am.xlsx"
-    wb.save(path)
+    path = write_worksheets(tmp_path, {"Notes": [["Read me first"]], "Agencies": [HEADER, GOOD_ROW]})
     with pytest.warns(UserWarning, match="worksheet 'Agencies', which is read"):
         df = ice.load_sheet(path)
     assert df.attrs["worksheet"] == "Agencies" and df.attrs["worksheets"] == ["Notes", "Agencies"]
@@ -339,7 +313,7 @@ def test_the_cache_is_keyed_by_content_and_parses_each_content_once(tmp_path, mo
 
 def test_the_cache_is_invalidated_when_bytes_loader_or_corrections_change(tmp_path, monkeypatch):
     monkeypatch.setenv(ice.CACHE_ENV, str(tmp_path / "cache"))
-    path = _write(tmp_path, [HEADER, GOOD_ROW])
+    path = write_rows(tmp_path, [HEADER, GOOD_ROW])
     first = ice.load_sheet(path)
     calls = []
     real = ice.sheets.read_raw
@@ -347,7 +321,7 @@ def test_the_cache_is_invalidated_when_bytes_loader_or_corrections_change(tmp_pa
     ice.load_sheet(path)
     assert calls == []  # unchanged: read from the cache
     # new bytes under the same name: a new sha256, parsed again, and the new rows are seen
-    _write(tmp_path, [HEADER, GOOD_ROW, ["IOWA", "Polk County Sheriff's Office", "County", "Polk County",
+    write_rows(tmp_path, [HEADER, GOOD_ROW, ["IOWA", "Polk County Sheriff's Office", "County", "Polk County",
                                          "Jail Enforcement Model", date(2025, 5, 1), "link", None]])
     assert len(ice.load_sheet(path)) == len(first) + 1 and len(calls) == 1
     # a new loader version: a new key
@@ -374,7 +348,7 @@ def test_the_cache_is_invalidated_when_bytes_loader_or_corrections_change(tmp_pa
 
 def test_a_damaged_cache_file_is_parsed_again(tmp_path, monkeypatch):
     monkeypatch.setenv(ice.CACHE_ENV, str(tmp_path / "cache"))
-    path = _write(tmp_path, [HEADER, GOOD_ROW])
+    path = write_rows(tmp_path, [HEADER, GOOD_ROW])
     good = ice.load_sheet(path)
     target = ice.cache_path(data.file_sha256(path))
     target.write_bytes(target.read_bytes()[:100])  # a half-written file from a killed process
@@ -464,7 +438,7 @@ def test_every_local_agency_is_placed_in_its_county_by_the_same_rules(tmp_path):
             _row("TEXAS", "New Berlin Marshal's Office", "Municipality", "Guadalupe Conty"),
             _row("TEXAS", "Marlin Police Department", "Municipality", "Fall County"),
             _row("TEXAS", "Nixon Police Department", "Municipality", None)]
-    df = ice.load_sheet(_write(tmp_path, rows)).set_index("agency")
+    df = ice.load_sheet(write_rows(tmp_path, rows)).set_index("agency")
     assert df.loc["International Falls Police Department", ["county_fips", "county_match"]].tolist() == ["27071", "exact"]
     assert df.loc["New Berlin Marshal's Office", ["county_fips", "county_match"]].tolist() == ["48187", "correction"]
     assert df.loc["Marlin Police Department", "county_name"] == "Falls County"
@@ -498,7 +472,7 @@ UNMATCHED_COUNTIES = [
 @pytest.mark.parametrize(("case_id", "row", "words"), UNMATCHED_COUNTIES, ids=[c[0] for c in UNMATCHED_COUNTIES])
 def test_a_county_that_matches_nothing_stops_the_load_naming_row_and_corrections(case_id, row, words, tmp_path):
     with pytest.raises(ice.SheetFormatError) as err:
-        ice.load_sheet(_write(tmp_path, [HEADER, GOOD_ROW, row]))
+        ice.load_sheet(write_rows(tmp_path, [HEADER, GOOD_ROW, row]))
     for w in ["participatingAgencies02162026am.xlsx", *words]:
         assert w in str(err.value), f"{w!r} not in {err.value}"
 
@@ -520,7 +494,7 @@ CONSTABLES = [
 
 @pytest.mark.parametrize(("state", "agency", "ice_type", "county", "expected"), CONSTABLES, ids=[c[1] for c in CONSTABLES])
 def test_constables_go_by_their_name_not_by_ices_type(state, agency, ice_type, county, expected, tmp_path):
-    df = ice.load_sheet(_write(tmp_path, [HEADER, _row(state, agency, ice_type, county)]))
+    df = ice.load_sheet(write_rows(tmp_path, [HEADER, _row(state, agency, ice_type, county)]))
     assert df["county_agency"].tolist() == [expected]
     assert df["county_fips"].notna().all()
     assert ice.is_county_agency(state, agency, ice_type) is expected
@@ -528,12 +502,12 @@ def test_constables_go_by_their_name_not_by_ices_type(state, agency, ice_type, c
 
 def test_a_type_other_sheets_contradict_is_corrected_for_that_agency(tmp_path):
     row = _row("WEST VIRGINIA", "West Virginia State Police Department", "Municipality", "Washington County")
-    df = ice.load_sheet(_write(tmp_path, [HEADER, row]))
+    df = ice.load_sheet(write_rows(tmp_path, [HEADER, row]))
     assert df[["agency_type", "county_match", "county_agency"]].iloc[0].tolist() == ["State", "state agency", False]
 
 
 def test_a_place_without_census_counties_keeps_its_rows_unplaced(tmp_path):
-    df = ice.load_sheet(_write(tmp_path, [HEADER, _row("GUAM", "Guam Police Department", "Municipality", "Hagatna")]))
+    df = ice.load_sheet(write_rows(tmp_path, [HEADER, _row("GUAM", "Guam Police Department", "Municipality", "Hagatna")]))
     assert df[["county_fips", "county_match"]].iloc[0].isna().tolist() == [True, False]
     assert df["county_match"].iloc[0] == "no Census counties"
 

@@ -12,27 +12,10 @@ import pandas as pd
 import pytest
 
 from helpers import data, ice, sheets
+from workbooks import GOOD_ROW, HEADER, write_rows
 
 ARTICLE_DATE = "2025-11-01"
 ARTICLE_SHEET = "ice-287g/participatingAgencies10312025pm.xlsx"
-HEADER = ["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "COUNTY", "SUPPORT TYPE", "SIGNED", "MOA", "ADDENDUM"]
-GOOD_ROW = ["MINNESOTA", "Cass County Sheriff's Office", "County", "Cass County", "Task Force Model", date(2025, 2, 28), "link", None]
-
-
-@pytest.fixture(autouse=True)
-def _own_cache(request, monkeypatch):
-    """Tests that write their own workbooks keep the parsed-sheet cache out of data/interim/."""
-    if "tmp_path" in request.fixturenames:
-        monkeypatch.setenv(ice.CACHE_ENV, str(request.getfixturevalue("tmp_path") / "sheet-cache"))
-
-
-def _write(folder: Path, rows: list[list], name: str = "participatingAgencies02162026am.xlsx") -> Path:
-    wb = openpyxl.Workbook()
-    for row in rows:
-        wb.active.append(row)
-    path = folder / name
-    wb.save(path)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -239,7 +222,7 @@ def test_sheet_parameter_names_a_registered_file():
 
 
 def test_a_newer_sheet_on_disk_can_be_analysed(tmp_path):
-    path = _write(tmp_path, [HEADER, GOOD_ROW])
+    path = write_rows(tmp_path, [HEADER, GOOD_ROW])
     with pytest.warns(UserWarning, match="not in the raw-data registry"):
         choice = sheets.choose_sheet(str(path), ARTICLE_DATE)
     assert choice.registry_path is None and choice.list == "participating"
@@ -260,7 +243,7 @@ def test_a_relative_sheet_path_is_found_from_the_project_root(tmp_path, monkeypa
     root, elsewhere = tmp_path / "root", tmp_path / "root" / "notebooks"
     elsewhere.mkdir(parents=True)
     (root / "output").mkdir()
-    path = _write(root / "output", [HEADER, GOOD_ROW])
+    path = write_rows(root / "output", [HEADER, GOOD_ROW])
     monkeypatch.setattr(sheets.paths, "ROOT", root)
     monkeypatch.chdir(elsewhere)
     with pytest.warns(UserWarning, match="not in the raw-data registry"):
@@ -290,7 +273,7 @@ def test_moa_links_come_from_cell_hyperlinks():
 
 
 def test_hyperlinks_are_read_whatever_the_attribute_order(tmp_path):
-    path = _write(tmp_path, [HEADER, GOOD_ROW, GOOD_ROW[:1] + ["Other County Sheriff's Office"] + GOOD_ROW[2:]])
+    path = write_rows(tmp_path, [HEADER, GOOD_ROW, GOOD_ROW[:1] + ["Other County Sheriff's Office"] + GOOD_ROW[2:]])
     wb = openpyxl.load_workbook(path)
     wb.active["G2"].hyperlink = "https://www.ice.gov/doclib/287gMOA/a.pdf"
     wb.active["G3"].hyperlink = "https://www.ice.gov/doclib/287gMOA/b.pdf?x=1&y=2"
@@ -357,7 +340,7 @@ def test_tomorrow_is_in_the_future():
 
 
 def test_sha256_of_a_user_file_is_its_bytes(tmp_path):
-    path = _write(tmp_path, [HEADER, GOOD_ROW])
+    path = write_rows(tmp_path, [HEADER, GOOD_ROW])
     with pytest.warns(UserWarning):
         choice = sheets.choose_sheet(str(path), ARTICLE_DATE)
     assert choice.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
