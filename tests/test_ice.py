@@ -548,3 +548,15 @@ def test_compare_totals_adds_the_chosen_state():
     assert table["change"].tolist() == [0, 1, -1]
     clash = ice.compare_totals(sheet("a", ["TEXAS"]), sheet("b", ["TEXAS"]), {"Texas": ["TEXAS"]}, state="TEXAS")
     assert clash["area"].tolist() == ["Nationwide", "Texas (the chosen state)", "Texas"]
+
+
+def test_a_row_printed_under_another_state_moves_only_by_its_keyed_correction(tmp_path):
+    crow_wing = ["MASSACHUSETTS", "Crow Wing County Sheriff's Office", "County", None, "Warrant Service Officer",
+                 date(2025, 3, 26), "link", None]
+    barnstable = ["MASSACHUSETTS", "Barnstable County Sheriff's Office", "County", "Barnstable County",
+                  "Jail Enforcement Model", date(2025, 3, 26), "link", None]
+    df = ice.load_sheet(write_rows(tmp_path, [HEADER, crow_wing, barnstable])).set_index("agency")
+    moved = df.loc["Crow Wing County Sheriff's Office"]
+    assert (moved["state"], moved["county_name"], moved["county_agency"]) == ("MINNESOTA", "Crow Wing County", True)
+    assert moved["agency_key"] == ice.agency_key("MINNESOTA", "Crow Wing County Sheriff's Office")
+    assert df.loc["Barnstable County Sheriff's Office", "state"] == "MASSACHUSETTS", "only the keyed agency moves"

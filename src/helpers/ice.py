@@ -10,7 +10,10 @@ What the normalisation does, and why (each step maps the *distinct* printed
 values of a column once and broadcasts the result, never a Python loop per row;
 errors name the file and the first row holding the value):
 
-* normalises the state through :func:`helpers.geo.normalize_state` and the
+* normalises the state through :func:`helpers.geo.normalize_state`; a row
+  printed under another state than its agency's (a whole row misplaced, not a
+  misspelling) moves only through ``data/corrections/agency_states.csv``, keyed
+  on the printed state and the agency; the
   support type to one of :data:`SUPPORT_TYPES` (misspellings only through
   ``data/corrections/support_types.csv``); anything else raises with the row;
 * the agency TYPE to County, Municipality or State (a misspelt TYPE through
@@ -108,7 +111,7 @@ SCHEMA = {
     "published_label": "publication as printed in the file name, e.g. '2025-10-31 pm'; captures say 'capture (upper bound)'",
     "published_kind": "how the time was obtained: 'ice name', 'capture time (upper bound)' or 'corrected'",
     "row": "spreadsheet row number (1-based, as Excel shows it)",
-    "state": "state or territory, upper case as ICE prints it (typos corrected)",
+    "state": "state or territory, upper case as ICE prints it (typos and misplaced rows corrected)",
     "state_name": "state display name",
     "usps": "postal code",
     "state_fips": "2-digit state FIPS",
@@ -137,6 +140,7 @@ SIGNED_CORRECTIONS = paths.CORRECTIONS / "signed_dates.csv"
 AGENCY_TYPE_CORRECTIONS = paths.CORRECTIONS / "agency_types.csv"
 AGENCY_TYPE_NAME_CORRECTIONS = paths.CORRECTIONS / "agency_type_names.csv"
 AGENCY_NAME_CORRECTIONS = paths.CORRECTIONS / "agency_names.csv"
+AGENCY_STATE_CORRECTIONS = paths.CORRECTIONS / "agency_states.csv"
 #: Bump when the tidy table a sheet gives changes in a way the source hash below would not show.
 LOADER_VERSION = 3  # 3: county_fips for every local agency, county_agency, unmatched counties refused
 #: Parsed-sheet cache folder (git-ignored); ``$ICE287G_SHEET_CACHE`` names another folder, or ``off``.
@@ -151,6 +155,7 @@ def _corrections() -> dict[str, dict]:
     types = pd.read_csv(AGENCY_TYPE_CORRECTIONS, dtype=str, keep_default_na=False)
     type_names = pd.read_csv(AGENCY_TYPE_NAME_CORRECTIONS, dtype=str, keep_default_na=False)
     names = pd.read_csv(AGENCY_NAME_CORRECTIONS, dtype=str, keep_default_na=False)
+    moved = pd.read_csv(AGENCY_STATE_CORRECTIONS, dtype=str, keep_default_na=False)
     return {
         "support": {geo.key(p): s for p, s in zip(support["printed"], support["support_type"])},
         "signed": dict(zip(signed["printed"].str.strip(), signed["signed"])),
@@ -162,6 +167,10 @@ def _corrections() -> dict[str, dict]:
         "agency_names": {
             (st.strip().upper(), _clean(printed)): agency
             for st, printed, agency in zip(names["state"], names["printed"], names["agency"])
+        },
+        "agency_states": {
+            (printed.strip().upper(), geo.key(agency)): geo.normalize_state(st)
+            for printed, agency, st in zip(moved["printed_state"], moved["agency"], moved["state"])
         },
     }
 
@@ -472,6 +481,11 @@ def _normalise(raws: list[sheets.RawSheet]) -> list[tuple]:
 
     state = _per_distinct(position, [col["state_printed"]], state_of)
     agency = col["agency"]
+    if _corrections()["agency_states"]:  # a row printed under another state than its agency's
+        moved = _per_distinct(position, [state, agency],
+                              lambda i, s, a: _corrections()["agency_states"].get((s, geo.key(a))))
+        hit = pd.notna(moved)
+        state[hit] = moved[hit]
     # TYPE: each printed value once; a value that is not a TYPE (e.g. #NA) only through the per-agency corrections.
     printed_type = col["agency_type_printed"]
     agency_type = _per_distinct(position, [printed_type], lambda i, t: _type_name(t))
