@@ -562,11 +562,18 @@ def wrap_to_width(
     word wider than the width stays on its own line.
     """
 
+    widths: dict[str, float] = {}  # the search measures the same lines again and again
+
+    def width_of(line: str) -> float:
+        if line not in widths:
+            widths[line] = measure(line, fontsize, weight)[0]
+        return widths[line]
+
     def greedy(words: list[str], limit: float) -> list[str]:
         lines, line = [], ""
         for word in words:
             trial = f"{line} {word}" if line else word
-            if line and measure(trial, fontsize, weight)[0] > limit:
+            if line and width_of(trial) > limit:
                 lines.append(line)
                 line = word
             else:
@@ -585,24 +592,17 @@ def wrap_to_width(
     return "\n".join(out)
 
 
-def set_wrapped_title(ax: plt.Axes, title: str, **kwargs: object) -> str:
+def set_wrapped_title(ax: plt.Axes, title: str, **kwargs: Any) -> str:
     """Set ``ax``'s title broken at spaces (:func:`wrap_to_width`) so that no line is wider than the axes.
 
     Explicit line breaks in ``title`` are kept.  Returns the title as drawn.
     """
-    fig = ax.figure
-    renderer = fig.canvas.get_renderer()
+    fig = _figure_of(ax)
+    renderer = _renderer(fig)
     size = float(plt.rcParams["axes.titlesize"]) if not isinstance(plt.rcParams["axes.titlesize"], str) else 13.0
     weight = str(plt.rcParams["axes.titleweight"])
-
-    def measure(text: str, fontsize: float, weight: str = "normal") -> tuple[float, float]:
-        t = fig.text(0, 0, text, fontsize=fontsize, fontweight=weight)
-        box = t.get_window_extent(renderer)
-        t.remove()
-        return box.width * 72 / fig.dpi, box.height * 72 / fig.dpi
-
     width = ax.get_window_extent(renderer).width * 72 / fig.dpi
-    wrapped = wrap_to_width(title, width, measure, size, weight)
+    wrapped = wrap_to_width(title, width, _measurer(fig, renderer), size, weight)
     ax.set_title(wrapped, **kwargs)
     return wrapped
 
