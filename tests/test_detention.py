@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from helpers import claims, detention
+from helpers import claims, data, detention, geo, paths, table_cache
 
 
 @pytest.fixture(scope="module")
@@ -296,3 +299,91 @@ def test_type_sentence_keeps_agreement_types_and_says_then_only_in_sequence():
     overlapping = history.assign(first_listed=pd.to_datetime(["2017-11-06", "2017-11-06", "2017-11-06"]))
     assert "; and as IGSA" in detention.type_sentence(overlapping, "K")
     assert detention.type_sentence(history[history["type_detailed"] != "IGSA"], "K") is None
+
+
+# ----------------------------------------------------------------------------- the facility-table cache
+
+
+@pytest.fixture
+def table_cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv(table_cache.ENV, str(tmp_path / "tables"))
+    return tmp_path / "tables" / "detention"
+
+
+def test_the_cached_table_is_the_table_made(table_cache_dir, monkeypatch):
+    """Made (cache off), cold (written) and warm (read back): the same rows, values and dtypes."""
+    monkeypatch.setenv(table_cache.ENV, "off")
+    made = detention.facility_years("MINNESOTA")
+    assert not table_cache_dir.exists()
+    monkeypatch.setenv(table_cache.ENV, str(table_cache_dir.parent))
+    cold = detention.facility_years("MINNESOTA")
+    assert [p.name for p in table_cache_dir.iterdir()] == [f"{detention.table_key()}.parquet"]
+    warm = detention.facility_years("MINNESOTA")
+    for table in (cold, warm):
+        pd.testing.assert_frame_equal(table, made, check_exact=True)
+    pd.testing.assert_frame_equal(table_cache.read("detention", detention.table_key()),
+                                  detention.assign_codes(detention._all_files()), check_exact=True)
+
+
+def _changed_source(tmp_path, module):
+    copy = tmp_path / Path(module.__file__).name
+    copy.write_text(Path(module.__file__).read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+    return copy
+
+
+def _changed_registry(monkeypatch):
+    registry = data.load_registry()
+    layout = detention.LAYOUTS[3].path
+    registry[layout] = dataclasses.replace(registry[layout], sha256="0" * 64)
+    monkeypatch.setattr(data, "load_registry", lambda *a, **k: dict(registry))
+    monkeypatch.setattr(data, "fetch", lambda name, **k: Path(name))  # the changed bytes, as if fetched and verified
+
+
+def _changed_corrections(tmp_path, monkeypatch):
+    folder = tmp_path / "corrections"
+    shutil.copytree(paths.CORRECTIONS, folder)
+    (folder / "state_names.csv").write_text((folder / "state_names.csv").read_text(encoding="utf-8") + "\n",
+                                            encoding="utf-8")
+    monkeypatch.setattr(paths, "CORRECTIONS", folder)
+
+
+CHANGES = [  # what changes -> how the test changes it; each must give a new key
+    ("a detention file's bytes", lambda tmp_path, mp: _changed_registry(mp)),
+    ("the detention code", lambda tmp_path, mp: mp.setattr(detention, "__file__", str(_changed_source(tmp_path, detention)))),
+    ("the geo code (name keys, states)", lambda tmp_path, mp: mp.setattr(geo, "__file__", str(_changed_source(tmp_path, geo)))),
+    ("a corrections file", _changed_corrections),
+    ("the table version", lambda tmp_path, mp: mp.setattr(detention, "TABLE_VERSION", detention.TABLE_VERSION + 1)),
+    ("a library version", lambda tmp_path, mp: mp.setattr(table_cache, "LIBRARIES", (*table_cache.LIBRARIES, "pytest"))),
+]
+
+
+@pytest.mark.parametrize(("what", "change"), CHANGES, ids=[c[0] for c in CHANGES])
+def test_the_cache_key_changes_with_every_input(what, change, tmp_path, monkeypatch):
+    before = detention.table_key()
+    assert detention.table_key() == before  # deterministic
+    change(tmp_path, monkeypatch)
+    assert detention.table_key() != before, what
+
+
+def test_a_stale_or_damaged_table_is_made_again(table_cache_dir, monkeypatch):
+    detention.facility_years("MINNESOTA")
+    key = detention.table_key()
+    target = table_cache_dir / f"{key}.parquet"
+    target.write_bytes(b"not parquet")  # a damaged file (e.g. written by a foreign tool)
+    pd.testing.assert_frame_equal(detention.facility_years("MINNESOTA"), detention.facility_years("MINNESOTA"))
+    assert table_cache.read("detention", key) is not None
+    monkeypatch.setattr(detention, "TABLE_VERSION", detention.TABLE_VERSION + 1)  # new key: the old file goes
+    detention.facility_years("MINNESOTA")
+    assert [p.name for p in table_cache_dir.iterdir()] == [f"{detention.table_key()}.parquet"]
+    assert not list(table_cache_dir.parent.rglob("*.tmp")), "writes are atomic: no temporary file is left"
+
+
+def test_a_cached_table_never_skips_the_check_of_the_raw_files(table_cache_dir, monkeypatch):
+    """A warm run still checks every detention file against its registered sha256 (helpers.data.fetch), so a
+    tampered local copy is refused or replaced as without the cache."""
+    detention.facility_years("MINNESOTA")
+    fetched, fetch = [], data.fetch
+    monkeypatch.setattr(data, "fetch", lambda name, **k: fetched.append(name) or fetch(name, **k))
+    monkeypatch.setattr(detention, "_all_files", lambda: pytest.fail("a warm run read the workbooks"))
+    detention.facility_years("MINNESOTA")
+    assert sorted(fetched) == sorted(lay.path for lay in detention.LAYOUTS)

@@ -96,6 +96,25 @@ def test_printed_name_variants_are_one_agreement():
          "2025-11-03 23:10 capture (upper bound)"]]
 
 
+def test_missing_cells_give_way_to_the_last_printed_value():
+    """County, type and SIGNED come from the agreement's last row that prints them; names and dates are listed in
+    the order first printed, each once; a name printed back again is a second change of printed name."""
+    rows = (on("1", "Jackson County Sheriff's Office", signed="2025-03-01")
+            + on("2", "Jackson County Sheriff's Office", county=None, agency_type=None, signed="2025-03-02")
+            + on("3", "Jackson County Sheriff's Department", signed="2025-03-01")
+            + on("4 5", "Jackson County Sheriff's Office", county=None, agency_type=None))
+    rows[1]["signed"] = pd.NaT
+    h = build(rows)
+    a = one(h, "jackson county sheriff")
+    assert (a["county_fips"], a["agency_type"], a["signed"]) == ("27063", "County", pd.Timestamp("2025-03-01"))
+    assert a["names"] == "Jackson County Sheriff's Office; Jackson County Sheriff's Department"
+    assert a["signed_dates"] == "2025-03-01"
+    changes = history.renames(h, frame(BACKGROUND + rows))
+    assert changes[["old_name", "first_new"]].values.tolist() == [
+        ["Jackson County Sheriff's Office", "2025-11-03 23:10 capture (upper bound)"],
+        ["Jackson County Sheriff's Department", "2025-12-30 am"]]
+
+
 def test_rename_by_rule_is_not_a_departure():
     rows = on("1 2", "Jackson County BOCC", WSO) + on("3 4 5", "Jackson County Jail", WSO)
     h = build(rows)

@@ -97,7 +97,7 @@ def test_matching_run_contains_article_sheet(series, targets, article_file):
         if outside is not None:
             assert not run.matches.iloc[int(outside.name)]
             assert set(changes) & set(targets)
-            for column, (a, b) in changes.items():
+            for a, b in changes.values():
                 assert a != b
 
 
@@ -165,6 +165,60 @@ def test_disagreements_on_a_small_example():
         ["appears later", "B County Sheriff's Office", "2025-11-20 am"],
         ["drops out", "A County Sheriff's Office", "2025-12-30 am"],
     ]
+
+
+def _sheet(file, label, published, rows, state="MINNESOTA"):
+    return pd.DataFrame(
+        [{"source_file": file, "published_label": label, "published": pd.Timestamp(published), "state": state,
+          "agency": a, "support_type": s, "signed": pd.Timestamp(d)} for a, s, d in rows]
+    )
+
+
+A = ("A County Sheriff's Office", "Warrant Service Officer", "2025-03-01")
+B = ("B County Sheriff's Office", "Task Force Model", "2025-10-30")
+DISAGREEMENTS = [  # sheets after the article's (s1: A and B), the article file, expected (kind, agency, sheet, back_on)
+    ("dropped and back", [[B], [A, B]], "s1.xlsx",
+     [("drops out", "A County Sheriff's Office", "2025-11-02 am", "2025-11-03 am")]),
+    ("dropped for good", [[B], [B]], "s1.xlsx", [("drops out", "A County Sheriff's Office", "2025-11-02 am", "")]),
+    ("listed twice on the article sheet, dropped", [[B], [B]], "s1-twice",
+     [("drops out", "A County Sheriff's Office", "2025-11-02 am", "")] * 2),
+    ("no later sheet", [], "s1.xlsx", []),
+    ("the newest sheet is the article's", [[A], [A, B]], "s3.xlsx", []),
+]
+
+
+@pytest.mark.parametrize(("case", "later", "article", "expected"), DISAGREEMENTS, ids=[d[0] for d in DISAGREEMENTS])
+def test_disagreements_cases(case, later, article, expected):
+    first = [A, A, B] if article == "s1-twice" else [A, B]
+    parts = [_sheet("s1.xlsx", "2025-10-31 pm", "2025-10-31 16:00", first)]
+    parts += [_sheet(f"s{i + 2}.xlsx", f"2025-11-0{i + 2} am", f"2025-11-0{i + 2} 09:00", rows) for i, rows in enumerate(later)]
+    found = timeline.disagreements(pd.concat(parts), "MINNESOTA", article.replace("-twice", ".xlsx"), "2025-11-01")
+    assert list(found.columns) == ["kind", "agency", "support_type", "signed", "sheet", "back_on"]
+    assert found[["kind", "agency", "sheet", "back_on"]].values.tolist() == [list(e) for e in expected]
+
+
+def test_disagreements_refuses_a_sheet_not_in_the_table():
+    df = _sheet("s1.xlsx", "2025-10-31 pm", "2025-10-31 16:00", [A])
+    with pytest.raises(ValueError, match="article_file='s9.xlsx' is not one of the sheets"):
+        timeline.disagreements(df, "MINNESOTA", "s9.xlsx", "2025-11-01")
+
+
+def test_series_counts_each_sheet_as_count_units_does(sheets, series):
+    """The series' columns are count_units per sheet, for the nation, each group and the state (a sample of sheets)."""
+    for file in series["file"].iloc[::40]:
+        one = sheets[sheets["source_file"] == file]
+        row = series[series["file"] == file].iloc[0]
+        assert row["agreements"] == len(one)
+        for label, members in GROUPS.items():
+            assert row[label] == int(ice.count_units(one[one["state"].isin(members)], by=None)["agreements"].iloc[0])
+        mine = ice.count_units(one[one["state"] == STATE], by=None).iloc[0]
+        assert (row["state_agreements"], row["state_counties"]) == (mine["agreements"], mine["counties"])
+
+
+def test_sheet_diff_of_states_without_rows_is_empty():
+    df = pd.concat([_sheet("a.xlsx", "a", "2025-10-01", [A]), _sheet("b.xlsx", "b", "2025-10-02", [B])])
+    assert timeline.sheet_diff(df, "a.xlsx", "b.xlsx", ["VERMONT"]).empty
+    assert timeline.sheet_diff(df, "a.xlsx", "b.xlsx")["change"].tolist() == ["added", "removed"]
 
 
 def test_support_type_table_and_pending(sheets, article_file):

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import data, geo, tables
+from helpers import data, geo, paths, table_cache, tables
 
 # --------------------------------------------------------------------------- rules and constants
 
@@ -442,17 +442,41 @@ def _all_files() -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+#: Raise to rebuild cached facility tables when their meaning changes without a change of the code's bytes.
+TABLE_VERSION = 1
+
+
+def table_key() -> str:
+    """What the national facility table depends on (:func:`helpers.table_cache.key`): every declared file's bytes (its
+    registered sha256, checked by :func:`helpers.data.fetch`), this module's and :mod:`helpers.geo`'s source
+    (layouts, reading rules, name keys, state names), the correction files and the states table."""
+    registry = data.load_registry()
+    shas = []
+    for lay in LAYOUTS:
+        data.fetch(lay.path, registry=registry)  # the local copy is checked against its registered sha256
+        shas.append(f"{lay.path} {data.resolve(lay.path, registry).sha256}")
+    sources = [Path(__file__), Path(geo.__file__), geo.STATES_CSV, *sorted(paths.CORRECTIONS.glob("*.csv"))]
+    return table_cache.key([f"detention facility table {TABLE_VERSION}", *shas, *sources])
+
+
+def _national() -> pd.DataFrame:
+    """Every declared file's rows with facility codes (:func:`assign_codes`), from the table cache while neither
+    the files' bytes nor the code and corrections that shape them changed (:func:`table_key`)."""
+    return table_cache.cached("detention", table_key(), lambda: assign_codes(_all_files()))
+
+
 def facility_years(state: str | None = None) -> pd.DataFrame:
     """The tidy facility-year table from every registered detention file (optionally one state).
 
     Counties are matched after the state filter (matching every facility in the country
-    takes a while). Raises :class:`LayoutError` if a registered detention file has no
-    declared layout.
+    takes a while). The national table before it is read from the table cache while the
+    files and the code that shape it are unchanged (:func:`table_key`). Raises
+    :class:`LayoutError` if a registered detention file has no declared layout.
     """
     undeclared = sorted(set(registered_files()) - set(layouts()))
     if undeclared:
         raise LayoutError(f"detention files without a declared layout in LAYOUTS: {undeclared}")
-    df = assign_codes(_all_files())
+    df = _national()
     if state is not None:
         df = df[df["state"] == geo.normalize_state(state)]
     return sort_table(assign_counties(df)[COLUMNS])

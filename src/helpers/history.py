@@ -206,12 +206,65 @@ def _rename_pairs(ag: pd.DataFrame, n_pubs: int) -> pd.DataFrame:
     return m[["id_old", "id_new"]].rename(columns={"id_old": "old", "id_new": "new"}).reset_index(drop=True)
 
 
-def _day(value: object) -> date:
+def _day(value: str | date) -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
     return pd.Timestamp(value).date()
+
+
+def _in_order(work: pd.DataFrame, pubs: pd.DataFrame) -> pd.DataFrame:
+    """The checked rows in publication order (by sheet row within a sheet), with ``i`` (the position of their
+    publication in ``pubs``) and ``id`` (the agreement: identities numbered in sorted order)."""
+    codes, files = pd.factorize(work["source_file"])
+    at = pd.Series(np.arange(len(pubs)), index=pubs["file"]).reindex(files).to_numpy()[codes]
+    if work["row"].notna().all():
+        order = np.lexsort((work["row"].to_numpy(dtype=np.int64), at))
+    else:
+        order = np.argsort(at, kind="stable")
+    identity = np.zeros(len(work), dtype=np.int64)
+    for column in IDENTITY:  # each column's rank, in sorted order: tuples compare as groupby(sort=True) sorts them
+        rank, uniques = pd.factorize(work[column], sort=True)
+        identity = identity * len(uniques) + rank
+    ids = np.unique(identity, return_inverse=True)[1].reshape(-1)
+    out = work.drop(columns=["published", "published_label", "published_kind", "list"], errors="ignore")
+    return out.iloc[order].assign(i=at[order], id=ids[order])
+
+
+def _presence(ids: np.ndarray, sheet_of: np.ndarray, n_pubs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (positions in row order) that list their agreement for the first time on their sheet, and those rows
+    ordered by agreement, then publication: the (agreement, publication) presence table."""
+    first_of = ~pd.Series(ids * n_pubs + sheet_of).duplicated().to_numpy()
+    presence = np.flatnonzero(first_of)
+    return first_of, presence[np.lexsort((sheet_of[presence], ids[presence]))]
+
+
+def _pick(values: pd.Series, rows: np.ndarray, groups: np.ndarray, n: int, last: bool = False) -> np.ndarray:
+    """Of each group 0..n-1 (``groups[k]`` is the group of ``rows[k]``), the first (or last) non-missing value of
+    ``values`` at ``rows``, in that order (missing if none), as ``GroupBy.first``/``last`` pick it."""
+    valid = np.flatnonzero(values.notna().to_numpy()[rows])
+    if last:
+        valid = valid[::-1]
+    group, where = np.unique(groups[valid], return_index=True)
+    picked = values.iloc[rows[valid[where]]].to_numpy()
+    out = np.full(n, np.datetime64("NaT"), dtype=picked.dtype) if picked.dtype.kind == "M" else np.full(n, None)
+    out[group] = picked
+    return out
+
+
+def _joined(values: pd.Series, groups: np.ndarray, n: int, date_format: str | None = None) -> list[str | None]:
+    """The distinct non-missing values of each group 0..n-1, joined by "; " in order of first appearance (None
+    for a group without any); dates written with ``date_format``."""
+    codes, uniques = pd.factorize(values)
+    text = pd.DatetimeIndex(uniques).strftime(date_format) if date_format else uniques
+    keep = codes >= 0
+    first = np.flatnonzero(keep)[np.unique(groups[keep] * len(uniques) + codes[keep], return_index=True)[1]]
+    first.sort()  # first appearances, in row order
+    out: list[list[str]] = [[] for _ in range(n)]
+    for g, code in zip(groups[first].tolist(), codes[first].tolist()):
+        out[g].append(str(text[code]))
+    return ["; ".join(parts) if parts else None for parts in out]
 
 
 def build(df: pd.DataFrame, contents: Mapping[str, str] | None = None,
@@ -231,47 +284,45 @@ def build(df: pd.DataFrame, contents: Mapping[str, str] | None = None,
         contents = {a["file"]: a["sha256"] for a in df.attrs.get("sheets", []) if "sha256" in a}
     pubs = _publications(work, contents)
     n_pubs = len(pubs)
-    position = pd.Series(np.arange(n_pubs), index=pubs["file"])
-    work["i"] = position.loc[work["source_file"]].to_numpy()
-    if "row" in work.columns and work["row"].notna().all():
-        work = work.sort_values(["i", "row"], kind="stable")
-    else:
-        work = work.sort_values("i", kind="stable")
-    work["id"] = work.groupby(IDENTITY, sort=True).ngroup()
+    work = _in_order(work, pubs)
+    ids, sheet_of = work["id"].to_numpy(), work["i"].to_numpy()
+    n_ids = int(ids.max()) + 1
 
     # presence: one row per (agreement, publication); the rest of a sheet's rows of one identity are repeats
-    first_of = ~work.duplicated(["id", "i"])
-    presence = work.loc[first_of].sort_values(["id", "i"], kind="stable")
+    first_of, presence = _presence(ids, sheet_of, n_pubs)
     repeated = work.loc[~first_of, ["source_file", "row", *IDENTITY, "agency", "signed"]].reset_index(drop=True)
-    step = presence.groupby("id")["i"].diff()
-    start = step.ne(1)  # a new stretch of consecutive publications (the first appearance included)
-    presence = presence.assign(run=start.cumsum() - 1, gap=step.gt(1))
-    runs = presence.groupby("run").agg(id=("id", "first"), start=("i", "min"), end=("i", "max")).reset_index(drop=True)
-    gaps = pd.DataFrame({"id": presence.loc[presence["gap"], "id"].to_numpy(),
-                         "after": (presence.loc[presence["gap"], "i"] - step[presence["gap"]]).astype(int).to_numpy(),
-                         "before": presence.loc[presence["gap"], "i"].to_numpy()})
+    p_id, p_at = ids[presence], sheet_of[presence]
+    opens = np.r_[True, p_id[1:] != p_id[:-1]]  # an agreement's first publication
+    step = np.r_[0, np.diff(p_at)]
+    start = opens | (step != 1)  # a new stretch of consecutive publications (the first appearance included)
+    gap = ~opens & (step > 1)
+    stop = np.r_[start[1:], True]
+    runs = pd.DataFrame({"id": p_id[start], "start": p_at[start], "end": p_at[stop]})
+    gaps = pd.DataFrame({"id": p_id[gap], "after": p_at[gap] - step[gap], "before": p_at[gap]})
 
-    g = presence.groupby("id")
+    firsts, lasts = np.flatnonzero(opens), np.flatnonzero(np.r_[opens[1:], True])
+    content = pd.factorize(pubs["content"])[0]
+    seen = np.zeros((n_ids, int(content.max()) + 1), dtype=bool)  # agreement x content
+    seen[p_id, content[p_at]] = True
+    twice = np.zeros((n_ids, n_pubs), dtype=bool)  # agreement x publication with a repeated row
+    twice[ids[~first_of], sheet_of[~first_of]] = True
     ag = pd.DataFrame({
-        "first": g["i"].min(), "last": g["i"].max(), "sheets": g.size(),
-        "contents": presence.assign(c=pubs["content"].to_numpy()[presence["i"]]).groupby("id")["c"].nunique(),
-        "signed_first": g["signed"].first(), "signed_last": g["signed"].last(),
+        "first": p_at[firsts], "last": p_at[lasts], "sheets": lasts - firsts + 1, "contents": seen.sum(axis=1),
+        "signed_first": _pick(work["signed"], presence, p_id, n_ids),
+        "signed_last": _pick(work["signed"], presence, p_id, n_ids, last=True),
     })
-    ag[IDENTITY] = g[IDENTITY].first()
-    rows_of = work.groupby("id")
-    ag["agency"] = g["agency"].last()
-    ag["agency_type"] = rows_of["agency_type"].last()
-    ag["county_fips"] = rows_of["county_fips"].last()
-    ag["county_name"] = rows_of["county_name"].last()
-    ag["signed"] = rows_of["signed"].last()
-    names = work.drop_duplicates(["id", "agency"])
-    ag["names"] = names.groupby("id")["agency"].agg("; ".join)
-    signed = work.dropna(subset=["signed"]).drop_duplicates(["id", "signed"])
-    ag["signed_dates"] = signed.groupby("id")["signed"].agg(lambda s: "; ".join(d.strftime("%Y-%m-%d") for d in s))
-    twice = work.loc[~first_of].drop_duplicates(["id", "i"])
-    ag["sheets_listed_twice"] = twice.groupby("id").size().reindex(ag.index, fill_value=0)
-    ag["gaps"] = gaps.groupby("id").size().reindex(ag.index, fill_value=0)
-    ag = ag.reset_index()  # "id" is the position of the agreement in the table
+    ends = work.iloc[presence[firsts]]
+    for column in IDENTITY:
+        ag[column] = ends[column].to_numpy()
+    ag["agency"] = _pick(work["agency"], presence, p_id, n_ids, last=True)
+    every = np.arange(len(work))
+    for column in ("agency_type", "county_fips", "county_name", "signed"):
+        ag[column] = _pick(work[column], every, ids, n_ids, last=True)
+    ag["names"] = _joined(work["agency"], ids, n_ids)
+    ag["signed_dates"] = _joined(work["signed"], ids, n_ids, "%Y-%m-%d")
+    ag["sheets_listed_twice"] = twice.sum(axis=1)
+    ag["gaps"] = np.bincount(gaps["id"].to_numpy(), minlength=n_ids)
+    ag = ag.rename_axis("id").reset_index()  # "id" is the position of the agreement in the table
 
     labels = pubs["label"].to_numpy()
     if len(gaps):
@@ -314,9 +365,9 @@ def build(df: pd.DataFrame, contents: Mapping[str, str] | None = None,
         ag[c] = pd.NA
     ag["gone_from_published"] = pd.NaT
     if status_i is not None:
-        listed = presence.loc[presence["i"] <= status_i]
-        on_status = set(presence.loc[presence["i"] == status_i, "id"])
-        last_before = listed.groupby("id")["i"].max()
+        listed = p_at <= status_i
+        on_status = set(p_id[p_at == status_i].tolist())
+        last_before = pd.Series(p_at[listed]).groupby(p_id[listed]).max()
         gone = last_before[~last_before.index.isin(on_status)]
         ag.loc[ag["id"].isin(on_status), "status"] = "active"
         ag.loc[gone.index, "status"] = "gone"
@@ -337,9 +388,7 @@ def build(df: pd.DataFrame, contents: Mapping[str, str] | None = None,
     pubs["repeated_rows"] = repeated.groupby("source_file").size().reindex(pubs["file"], fill_value=0).to_numpy()
     pubs = pubs.join(_changes_per_publication(ag, runs, pairs, n_pubs))
 
-    agreements = ag[COLUMNS].copy()
-    for column, dtype in DTYPES.items():
-        agreements[column] = agreements[column].astype(dtype)
+    agreements = ag[COLUMNS].astype(DTYPES)
     history = History(agreements.reset_index(drop=True), pubs[PUBLICATION_COLUMNS], runs, gaps, pairs,
                       repeated, status_i)
     check(history, work)
@@ -415,20 +464,21 @@ def renames(history: History, work: pd.DataFrame) -> pd.DataFrame:
     (publication labels: the old name's last sheet before the change, the new
     name's first).  Sorted by state, the new name's first sheet and name.
     """
-    checked = _check(work)
     pubs = history.publications
-    position = pd.Series(np.arange(len(pubs)), index=pubs["file"])
-    rows = checked.assign(i=position.loc[checked["source_file"]].to_numpy()).sort_values(
-        [*IDENTITY, "i", "row"], kind="stable").drop_duplicates([*IDENTITY, "i"])
-    before = rows.groupby(IDENTITY)["agency"].shift()
-    before_i = rows.groupby(IDENTITY)["i"].shift()
-    changed = rows[before.notna() & (rows["agency"] != before)]
+    rows = _in_order(_check(work), pubs)
+    ids, sheet_of = rows["id"].to_numpy(), rows["i"].to_numpy()
+    presence = _presence(ids, sheet_of, len(pubs))[1]
+    agency = pd.factorize(rows["agency"])[0][presence]
+    p_id = ids[presence]
+    # a listing whose printed name differs from the agreement's previous listing
+    new_name = np.flatnonzero((p_id[1:] == p_id[:-1]) & (agency[:-1] >= 0) & (agency[1:] != agency[:-1])) + 1
+    changed, previous = rows.iloc[presence[new_name]], rows.iloc[presence[new_name - 1]]
     labels = pubs["label"].to_numpy()
     printed = pd.DataFrame({
         "rule": "printed name", "state": changed["state"].to_numpy(), "support_type": changed["support_type"].to_numpy(),
-        "old_name": before[changed.index].to_numpy(), "new_name": changed["agency"].to_numpy(),
+        "old_name": previous["agency"].to_numpy(), "new_name": changed["agency"].to_numpy(),
         "new_state": changed["state"].to_numpy(), "signed": changed["signed"].to_numpy(),
-        "last_old": labels[before_i[changed.index].astype(int).to_numpy()], "first_new": labels[changed["i"].to_numpy()],
+        "last_old": labels[previous["i"].to_numpy()], "first_new": labels[changed["i"].to_numpy()],
         "_i": changed["i"].to_numpy(),
     })
     ag = history.agreements
@@ -556,18 +606,19 @@ def events_after(history: History, state: str, county_fips: Mapping[str, str], a
     rows = []
     listed_then = set(runs.loc[runs["start"] <= at, "id"])
     first_run = set(history.runs.drop_duplicates("id").index)
-    for r in runs.itertuples():  # one row per stretch of a few agreements of a few counties: not the sheets' rows
-        a = ag.loc[r.id]
+    stretches = zip(runs.index.tolist(), runs["id"].tolist(), runs["start"].tolist(), runs["end"].tolist())
+    for run, agreement, start, end in stretches:  # a few agreements of a few counties: not the sheets' rows
+        a = ag.loc[agreement]
         base = {"county": county_fips[a["county_fips"]], "county_fips": a["county_fips"], "agency": a["agency"],
-                "support_type": a["support_type"], "signed": a["signed"], "listed_then": r.id in listed_then}
-        if r.start > at:
-            kind = "added" if r.Index in first_run else "returned"
-            rows.append({**base, "event": kind, "sheet": labels[r.start], "last_listed": pd.NA,
-                         "published": times[r.start]})
-        if r.end < newest:
-            rows.append({**base, "event": "removed", "sheet": labels[r.end + 1], "last_listed": labels[r.end],
-                         "published": times[r.end + 1]})
-        elif r.start <= at:
+                "support_type": a["support_type"], "signed": a["signed"], "listed_then": agreement in listed_then}
+        if start > at:
+            kind = "added" if run in first_run else "returned"
+            rows.append({**base, "event": kind, "sheet": labels[start], "last_listed": pd.NA,
+                         "published": times[start]})
+        if end < newest:
+            rows.append({**base, "event": "removed", "sheet": labels[end + 1], "last_listed": labels[end],
+                         "published": times[end + 1]})
+        elif start <= at:
             rows.append({**base, "event": "still listed", "sheet": labels[newest], "last_listed": labels[newest],
                          "published": times[newest]})
     out = pd.DataFrame(rows, columns=EVENT_COLUMNS)
@@ -675,14 +726,15 @@ def events_sentence(events: pd.DataFrame, counties: Mapping[str, str], as_of: st
     listed = set(events.loc[events["listed_then"], "county_fips"])
     changes = events[events["event"] != "still listed"]
     parts = []
-    for r in changes.head(shown).itertuples():
-        what = f"{r.county}'s {r.support_type} agreement (signed {pd.Timestamp(r.signed):%Y-%m-%d})"
-        if r.event == "removed":
-            parts.append(f"{what} was last listed on the {r.last_listed} sheet and is missing from the {r.sheet} sheet")
-        elif r.event == "returned":
-            parts.append(f"{what} was listed again from the {r.sheet} sheet")
+    for r in changes.head(shown).to_dict("records"):
+        what = f"{r['county']}'s {r['support_type']} agreement (signed {pd.Timestamp(r['signed']):%Y-%m-%d})"
+        if r["event"] == "removed":
+            parts.append(f"{what} was last listed on the {r['last_listed']} sheet and is missing from the {r['sheet']} "
+                         "sheet")
+        elif r["event"] == "returned":
+            parts.append(f"{what} was listed again from the {r['sheet']} sheet")
         else:
-            parts.append(f"{r.county}'s county agency added a {r.support_type} agreement on the {r.sheet} sheet")
+            parts.append(f"{r['county']}'s county agency added a {r['support_type']} agreement on the {r['sheet']} sheet")
     if len(changes) > shown:
         parts.append(f"{len(changes) - shown} more changes are in the table below")
     kept = [f for f in counties if f in listed and f not in set(changes["county_fips"])]

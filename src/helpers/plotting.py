@@ -562,13 +562,28 @@ def wrap_to_width(
     word wider than the width stays on its own line.
     """
 
+    # The search tries the same lines again and again: each text is measured once, and a line's width is
+    # bounded by lines already measured that start at the same word (adding a word never narrows a line).
+    widths: dict[str, float] = {}
+    measured: dict[int, dict[int, float]] = {}  # first word -> {end word: width of the line}
+
+    def wider(start: int, end: int, line: str, limit: float) -> bool:
+        known = measured.setdefault(start, {})
+        for other, width in known.items():
+            if (other <= end and width > limit) or (other >= end and width <= limit):
+                return width > limit
+        if line not in widths:
+            widths[line] = measure(line, fontsize, weight)[0]
+        known[end] = widths[line]
+        return widths[line] > limit
+
     def greedy(words: list[str], limit: float) -> list[str]:
-        lines, line = [], ""
-        for word in words:
+        lines, line, start = [], "", 0
+        for k, word in enumerate(words):
             trial = f"{line} {word}" if line else word
-            if line and measure(trial, fontsize, weight)[0] > limit:
+            if line and wider(start, k + 1, trial, limit):
                 lines.append(line)
-                line = word
+                line, start = word, k
             else:
                 line = trial
         return lines + [line]
@@ -576,6 +591,7 @@ def wrap_to_width(
     out = []
     for paragraph in text.split("\n"):
         words = paragraph.split(" ")
+        measured.clear()  # word positions are the paragraph's
         n = len(greedy(words, width_pt))
         lo, hi = 0.0, width_pt
         for _ in range(12):  # the narrowest limit that still needs n lines
@@ -594,15 +610,8 @@ def set_wrapped_title(ax: plt.Axes, title: str, **kwargs: Any) -> str:
     renderer = _renderer(fig)
     size = float(plt.rcParams["axes.titlesize"]) if not isinstance(plt.rcParams["axes.titlesize"], str) else 13.0
     weight = str(plt.rcParams["axes.titleweight"])
-
-    def measure(text: str, fontsize: float, weight: str = "normal") -> tuple[float, float]:
-        t = fig.text(0, 0, text, fontsize=fontsize, fontweight=weight)
-        box = t.get_window_extent(renderer)
-        t.remove()
-        return box.width * 72 / fig.dpi, box.height * 72 / fig.dpi
-
     width = ax.get_window_extent(renderer).width * 72 / fig.dpi
-    wrapped = wrap_to_width(title, width, measure, size, weight)
+    wrapped = wrap_to_width(title, width, _measurer(fig, renderer), size, weight)
     ax.set_title(wrapped, **kwargs)
     return wrapped
 
@@ -995,7 +1004,7 @@ def state_bars(
     legend = None
     if handles:
         legend = ax.legend(handles=handles, loc="lower right", fontsize=9, frameon=False)
-        fig.canvas.draw()
+        fig.draw_without_rendering()  # positions only: savefig renders
         box = legend.get_window_extent(renderer)
         taken = [b.get_window_extent(renderer) for b in bars] + [t.get_window_extent(renderer) for t in bar_labels]
         if any(box.overlaps(b) for b in taken):

@@ -51,11 +51,11 @@ SERIES_TAIL = ["state", "state_agreements", "state_counties"]
 AGREEMENT_KEY = ["state", "agency_key", "support_type"]
 
 
-def _sheets_in_order(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """(file, rows) for each sheet in ``df``, oldest publication first."""
-    order = df.groupby("source_file", sort=False)["published"].first().sort_values(kind="stable")
-    groups = dict(tuple(df.groupby("source_file", sort=False)))
-    return [(f, groups[f]) for f in order.index]
+def _sheets_in_order(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per sheet in ``df`` (index: file; columns published, published_label), oldest publication first
+    (ties in the order of ``df``)."""
+    firsts = df.groupby("source_file", sort=False)[["published", "published_label"]].first()
+    return firsts.sort_values("published", kind="stable")
 
 
 def _with_identity(df: pd.DataFrame) -> pd.DataFrame:
@@ -106,22 +106,32 @@ def sheet_series(df: pd.DataFrame, state: str, groups: dict[str, list[str]],
         "published_label": by_file["published_label"].first(),
         "published_kind": by_file["published_kind"].first() if "published_kind" in df.columns else pd.NA,
     }).rename_axis("file").reset_index()
-    out["sha256"] = out["file"].map(lambda f: (contents or {}).get(f, ""))
+    known = dict(contents)
+    out["sha256"] = [known.get(f, "") for f in out["file"]]
     files = out["file"]
 
-    def agreements(part: pd.DataFrame, unit: str = "agreements") -> np.ndarray:
-        if part.empty:
-            return np.zeros(len(files), dtype=np.int64)
-        counts = ice.count_units(part, by="source_file").set_index("source_file")[unit]
-        return counts.reindex(files, fill_value=0).to_numpy(dtype=np.int64)
+    # One count of every sheet and state (the units add up over states: an agency and a county belong to one
+    # state), then sums over the states of each area.
+    counted = [c for c in ("source_file", "state", "agency", "agency_key", "county_fips", "county_agency")
+               if c in df.columns]
+    slim = df[counted]
+    if slim["state"].isna().any():  # counted nationwide, like every row, though in no state's column
+        slim = slim.assign(state=slim["state"].fillna(""))
+    per_state = ice.count_units(slim, by=["source_file", "state"]) if len(df) else pd.DataFrame(
+        {"source_file": pd.Series(dtype="str"), "state": pd.Series(dtype="str"),
+         "agreements": pd.Series(dtype="int64"), "counties": pd.Series(dtype="int64")})
 
-    out["agreements"] = agreements(df)
+    def total(states: list[str] | None, unit: str = "agreements") -> np.ndarray:
+        rows = per_state if states is None else per_state[per_state["state"].isin(states)]
+        sums = rows.groupby("source_file", sort=False)[unit].sum()
+        return sums.reindex(files, fill_value=0).to_numpy(dtype=np.int64)
+
+    out["agreements"] = total(None)
     for label, members in groups.items():
-        out[label] = agreements(df[df["state"].isin([geo.normalize_state(s) for s in members])])
-    mine = df[df["state"] == state]
+        out[label] = total([geo.normalize_state(s) for s in members])
     out["state"] = state
-    out["state_agreements"] = agreements(mine)
-    out["state_counties"] = agreements(mine, "counties")
+    out["state_agreements"] = total([state])
+    out["state_counties"] = total([state], "counties")
     out = out.sort_values("published", kind="stable")
     return out[SERIES_HEAD + list(groups) + SERIES_TAIL].reset_index(drop=True)
 
@@ -177,6 +187,7 @@ class Run:
     after: pd.Series | None = None
     changes_before: dict[str, tuple[int, int]] = field(default_factory=dict)  # column -> (before, first)
     changes_after: dict[str, tuple[int, int]] = field(default_factory=dict)  # column -> (last, after)
+    span: range = range(0)  # positions in the series of the run's sheets (empty when it does not hold)
 
     @property
     def holds(self) -> bool:
@@ -186,15 +197,12 @@ class Run:
     @property
     def n_sheets(self) -> int:
         """Number of sheets in the run (0 when it does not hold)."""
-        if not self.holds:
-            return 0
-        return int(self.last.name) - int(self.first.name) + 1
+        return len(self.span)
 
     @property
     def elsewhere(self) -> list[int]:
         """Positions of matching sheets outside the run (all matching sheets when the run does not hold)."""
-        inside = range(int(self.first.name), int(self.last.name) + 1) if self.holds else range(0)
-        return [i for i in self.matches.index[self.matches] if i not in inside]
+        return [i for i in np.flatnonzero(self.matches.to_numpy(dtype=bool)).tolist() if i not in self.span]
 
 
 def _changes(a: pd.Series, b: pd.Series, columns: list[str]) -> dict[str, tuple[int, int]]:
@@ -218,9 +226,9 @@ def matching_run(series: pd.DataFrame, targets: dict[str, int], as_of: str | dat
     for column, value in targets.items():
         ok &= series[column].astype(int) == int(value)
     i = in_force(series, as_of)
-    base = {"as_of": str(pd.Timestamp(as_of).date()), "targets": dict(targets), "in_force": series.iloc[i], "matches": ok}
+    as_of_day, in_force_row = str(pd.Timestamp(as_of).date()), series.iloc[i]
     if not ok.iloc[i]:
-        return Run(**base)
+        return Run(as_of_day, dict(targets), in_force_row, ok)
     lo = i
     while lo > 0 and ok.iloc[lo - 1]:
         lo -= 1
@@ -231,13 +239,17 @@ def matching_run(series: pd.DataFrame, targets: dict[str, int], as_of: str | dat
     before = series.iloc[lo - 1] if lo > 0 else None
     after = series.iloc[hi + 1] if hi < len(series) - 1 else None
     return Run(
-        **base,
+        as_of_day,
+        dict(targets),
+        in_force_row,
+        ok,
         first=series.iloc[lo],
         last=series.iloc[hi],
         before=before,
         after=after,
         changes_before={} if before is None else _changes(before, series.iloc[lo], compare),
         changes_after={} if after is None else _changes(series.iloc[hi], after, compare),
+        span=range(lo, hi + 1),
     )
 
 
@@ -261,47 +273,47 @@ def window_claim(run: Run, series: pd.DataFrame, values_text: str, table: str = 
     series = series.reset_index(drop=True)
     n, day = len(series), run.as_of
     columns = list(run.targets)
-    if not run.holds:
+    labels: list[str] = [str(label) for label in series["published_label"]]
+    others = [labels[i] for i in run.elsewhere]
+    lead = f"{table}: " if table else ""
+    if run.first is None or run.last is None:
         got = _values(run.in_force, columns)
-        others = [series.loc[i, "published_label"] for i in run.elsewhere]
         value = (f"the sheet in force on {day} ({run.in_force['published_label']}) gives {got}, not {values_text}"
                  + (f"; they hold on {len(others)} other archived sheet(s): {', '.join(others)}" if others
                     else f"; no sheet of the {n} archived gives all of them"))
-        evidence = f"{table + ': ' if table else ''}{n} archived sheets; in force on {day}: {got}"
+        evidence = f"{lead}{n} archived sheets; in force on {day}: {got}"
         return {"value": value, "evidence": evidence[:160], "details": value}
-    run_rows = series.iloc[int(run.first.name): int(run.last.name) + 1]
+    first, last = str(run.first["published_label"]), str(run.last["published_label"])
+    before = None if run.before is None else str(run.before["published_label"])
+    after = None if run.after is None else str(run.after["published_label"])
+    run_rows = series.iloc[run.span.start: run.span.stop]
     contents = run_rows["sha256"].replace("", pd.NA).dropna().nunique() if "sha256" in series.columns else 0
     size = f"{run.n_sheets} sheets" + (f", {contents} distinct contents" if contents else "")
     long = []
     if run.before is not None:
-        long.append(f"the last sheet before the window where they did not hold is {run.before['published_label']} "
+        long.append(f"the last sheet before the window where they did not hold is {before} "
                     f"({_values(run.before, list(run.changes_before) or columns)})")
     else:
         long.append("they hold from the first archived sheet, so the record cannot say when they began to hold")
     if run.after is not None:
-        long.append(f"the first sheet after it where they no longer hold is {run.after['published_label']} "
+        long.append(f"the first sheet after it where they no longer hold is {after} "
                     f"({_values(run.after, list(run.changes_after) or columns)})")
     else:
         long.append("they still hold on the newest archived sheet")
-    before = f"{run.before['published_label']} (the last sheet before)" if run.before is not None else None
-    after = f"{run.after['published_label']} (the first after)" if run.after is not None else None
-    if before and after:
-        ends = f"not on {before} nor on {after}"
-    elif before:
-        ends = f"not on {before}; they still hold on the newest archived sheet"
-    elif after:
-        ends = f"they hold from the first archived sheet; not on {after}"
+    if before is not None and after is not None:
+        ends = f"not on {before} (the last sheet before) nor on {after} (the first after)"
+    elif before is not None:
+        ends = f"not on {before} (the last sheet before); they still hold on the newest archived sheet"
+    elif after is not None:
+        ends = f"they hold from the first archived sheet; not on {after} (the first after)"
     else:
         ends = "they hold on every archived sheet"
-    head = (f"{values_text} hold on every archived sheet from {run.first['published_label']} to "
-            f"{run.last['published_label']} ({size}), including the one in force on {day}")
+    head = (f"{values_text} hold on every archived sheet from {first} to {last} ({size}), including the one in "
+            f"force on {day}")
     value = f"{head}; {ends}"
-    others = [series.loc[i, "published_label"] for i in run.elsewhere]
     elsewhere = (f"they also hold on {', '.join(others)}" if others
                  else f"no other of the {n} archived sheets gives all of them")
-    evidence = (f"{table + ': ' if table else ''}{n} archived sheets; not on {run.before['published_label'] if run.before is not None else '-'}, "
-                f"held {run.first['published_label']} to {run.last['published_label']}, not on "
-                f"{run.after['published_label'] if run.after is not None else '-'}")
+    evidence = f"{lead}{n} archived sheets; not on {before or '-'}, held {first} to {last}, not on {after or '-'}"
     if len(evidence) > 160:  # capture labels are long: dates say the same
         evidence = " ".join(evidence.replace(" capture (upper bound)", " capture").split())[:160]
     details = (head + "; " + "; ".join(long) + "; " + elsewhere + ". The numbers changed somewhere between the two "
@@ -318,15 +330,16 @@ def sheet_diff(df: pd.DataFrame, old_file: str, new_file: str, states: list[str]
     ``agency_key``, :func:`helpers.ice.agency_key`) and support type.  ``states`` restricts the
     comparison.  Columns: change, state, agency, support_type, signed.
     """
-    work = _with_identity(df)
+    rows = df[df["source_file"].isin([old_file, new_file])]
     if states is not None:
-        work = work[work["state"].isin([geo.normalize_state(s) for s in states])]
+        rows = rows[rows["state"].isin([geo.normalize_state(s) for s in states])]
+    work = _with_identity(rows)
     old = work[work["source_file"] == old_file]
     new = work[work["source_file"] == new_file]
-    old_keys = set(map(tuple, old[AGREEMENT_KEY].to_numpy()))
-    new_keys = set(map(tuple, new[AGREEMENT_KEY].to_numpy()))
-    added = new[[k not in old_keys for k in map(tuple, new[AGREEMENT_KEY].to_numpy())]].assign(change="added")
-    removed = old[[k not in new_keys for k in map(tuple, old[AGREEMENT_KEY].to_numpy())]].assign(change="removed")
+    old_keys = pd.MultiIndex.from_frame(old[AGREEMENT_KEY])
+    new_keys = pd.MultiIndex.from_frame(new[AGREEMENT_KEY])
+    added = new[~new_keys.isin(old_keys)].assign(change="added")
+    removed = old[~old_keys.isin(new_keys)].assign(change="removed")
     out = pd.concat([added, removed], ignore_index=True)
     columns = ["change", "state", "agency", "support_type", "signed"]
     return out[columns].sort_values(["change", "state", "agency", "support_type"]).reset_index(drop=True)
@@ -357,37 +370,52 @@ def disagreements(df: pd.DataFrame, state: str, article_file: str, article_date:
     Columns: kind, agency, support_type, signed, sheet, back_on.
     """
     state = geo.normalize_state(state)
-    work = _with_identity(df[df["state"] == state])
-    ordered = _sheets_in_order(df)
-    files = [f for f, _ in ordered]
-    labels = {f: s["published_label"].iloc[0] for f, s in ordered}
-    later = files[files.index(article_file) + 1 :]
-    on_sheet = {f: set(map(tuple, work.loc[work["source_file"] == f, AGREEMENT_KEY].to_numpy())) for f in files}
-    base = work[work["source_file"] == article_file]
-    day = pd.Timestamp(article_date)
-    rows = []
-    seen: set[tuple] = set()
-    for f in later:
-        rows_f = work[(work["source_file"] == f) & (work["signed"] <= day)]
-        for r in rows_f.itertuples():
-            k = (r.state, r.agency_key, r.support_type)
-            if k not in on_sheet[article_file] and k not in seen:
-                seen.add(k)
-                rows.append(
-                    {"kind": "appears later", "agency": r.agency, "support_type": r.support_type,
-                     "signed": r.signed, "sheet": labels[f], "back_on": ""}
-                )
-    for r in base.itertuples():
-        k = (r.state, r.agency_key, r.support_type)
-        gone = [f for f in later if k not in on_sheet[f]]
-        if gone:
-            back = [f for f in later[later.index(gone[0]) + 1 :] if k in on_sheet[f]]
-            rows.append(
-                {"kind": "drops out", "agency": r.agency, "support_type": r.support_type, "signed": r.signed,
-                 "sheet": labels[gone[0]], "back_on": labels[back[0]] if back else ""}
-            )
+    order = _sheets_in_order(df)
+    files = order.index.tolist()
+    if article_file not in files:
+        raise ValueError(f"article_file={article_file!r} is not one of the sheets of the table")
+    labels = order["published_label"].to_numpy()
+    at = files.index(article_file)
+    n_later = len(files) - at - 1
+    rows = df.loc[df["state"] == state, ["source_file", "state", "agency", "support_type", "signed"]
+                  + (["agency_key"] if "agency_key" in df.columns else [])]
+    work = _with_identity(rows)
+    position = pd.Series(np.arange(len(files)), index=files)
+    sheet_at = position.reindex(work["source_file"]).to_numpy()
+    agreement = pd.MultiIndex.from_frame(work[AGREEMENT_KEY]).factorize()[0]
+    # listed[a, k]: agreement a is on the k-th sheet after the article's
+    listed = np.zeros((int(agreement.max()) + 1 if len(agreement) else 0, n_later), dtype=bool)
+    later_rows = sheet_at > at
+    listed[agreement[later_rows], sheet_at[later_rows] - at - 1] = True
+    on_article = np.zeros(len(listed), dtype=bool)
+    on_article[agreement[sheet_at == at]] = True
     columns = ["kind", "agency", "support_type", "signed", "sheet", "back_on"]
-    out = pd.DataFrame(rows, columns=columns)
+
+    # appears later: the first row (by sheet, then row) of each agreement signed by the day but not on the article's
+    candidates = later_rows & ~on_article[agreement] & (work["signed"] <= pd.Timestamp(article_date)).to_numpy()
+    first = work[candidates].assign(_at=sheet_at[candidates], _id=agreement[candidates])
+    first = first.sort_values("_at", kind="stable").drop_duplicates("_id")
+    appears = pd.DataFrame({"kind": "appears later", "agency": first["agency"].to_numpy(),
+                            "support_type": first["support_type"].to_numpy(), "signed": first["signed"].to_numpy(),
+                            "sheet": labels[first["_at"].to_numpy()], "back_on": ""})
+
+    # drops out: each row of the article's sheet whose agreement is missing from a later sheet
+    base = work[sheet_at == at]
+    missing = ~listed[agreement[sheet_at == at]]
+    gone = missing.any(axis=1)
+    base, missing = base[gone], missing[gone]
+    if n_later:
+        gone_at = missing.argmax(axis=1)  # the first later sheet without it
+        after = ~missing & (np.arange(n_later) > gone_at[:, None])
+        back_at = np.where(after.any(axis=1), after.argmax(axis=1), -1)  # the first after that listing it again
+    else:  # no later sheet: nothing drops out
+        gone_at = back_at = np.zeros(0, dtype=np.int64)
+    drops = pd.DataFrame({"kind": "drops out", "agency": base["agency"].to_numpy(),
+                          "support_type": base["support_type"].to_numpy(), "signed": base["signed"].to_numpy(),
+                          "sheet": labels[at + 1 + gone_at],
+                          "back_on": [labels[at + 1 + b] if b >= 0 else "" for b in back_at]})
+    found = [part for part in (appears, drops) if len(part)]
+    out = pd.concat(found, ignore_index=True)[columns] if found else pd.DataFrame(columns=columns)
     return out.sort_values(["kind", "signed", "agency", "support_type"]).reset_index(drop=True)
 
 
@@ -409,14 +437,13 @@ def pending_summary(pending: pd.DataFrame, state: str, groups: dict[str, list[st
 
 def support_type_table(df: pd.DataFrame, state: str, groups: dict[str, list[str]]) -> pd.DataFrame:
     """Agreements by support type on one sheet for the state and each group (one row per area, plus total)."""
-    rows = []
+    rows: list[dict[str, str | int]] = []
     for label, members in _areas(state, groups).items():
-        members = [geo.normalize_state(s) for s in members]
-        part = df[df["state"].isin(members)]
-        counts = ice.count_units(part, by="support_type").set_index("support_type")["agreements"] if len(part) else {}
-        row = {"area": label}
-        for support in ice.SUPPORT_TYPES:
-            row[support] = int(counts.get(support, 0))
-        row["total"] = len(part)
-        rows.append(row)
+        part = df[df["state"].isin([geo.normalize_state(s) for s in members])]
+        counts: dict[str, int] = {}
+        if len(part):
+            by_type = ice.count_units(part, by="support_type")
+            counts = {str(k): int(v) for k, v in zip(by_type["support_type"], by_type["agreements"])}
+        rows.append({"area": label, **{support: counts.get(support, 0) for support in ice.SUPPORT_TYPES},
+                     "total": len(part)})
     return pd.DataFrame(rows, columns=["area", *ice.SUPPORT_TYPES, "total"])

@@ -1,0 +1,108 @@
+"""Tables derived from raw files, cached on disk under a key of everything they are made from.
+
+A table that is slow to make from raw files and the same on every run (the detention facility-year table, read
+from eleven workbooks) is written once as Parquet to ``data/interim/tables/<kind>/<key>.parquet`` (git-ignored)
+and read back while its key is unchanged.  The key (:func:`key`) is a sha256 over the inputs the caller names:
+the raw files' verified sha256, the source of the modules that shape the table, the correction files they read,
+and the versions of the libraries that parse and store it.  Any change of input bytes or code gives a new key, so
+a stale table is never read; writing a table deletes the files of the same kind under other keys.
+
+The cache is invisible: a table read back equals the table made (values, dtypes, column order; tested).  Writes
+are atomic (a temporary file, then a rename), so a crashed or concurrent run never leaves a half-written table; a
+damaged or foreign file is ignored and made again.  ``$ICE287G_TABLE_CACHE`` names another folder, or ``off``.
+(ICE sheets have their own cache, :mod:`helpers.ice`, keyed by content in ``data/interim/sheets/``.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Callable, Iterable
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from helpers import paths
+
+FOLDER = paths.DATA / "interim" / "tables"
+ENV = "ICE287G_TABLE_CACHE"
+#: Libraries whose versions are part of every key: they parse the raw files and store the tables.
+LIBRARIES = ("pandas", "numpy", "pyarrow", "python-calamine")
+
+
+def folder() -> Path | None:
+    """Where tables are cached (None when ``$ICE287G_TABLE_CACHE`` is ``off``)."""
+    env = os.environ.get(ENV, "").strip()
+    if env.lower() == "off":
+        return None
+    return Path(env) if env else FOLDER
+
+
+def key(parts: Iterable[str | Path]) -> str:
+    """16 hex digits of a sha256 over ``parts`` and :data:`LIBRARIES`' versions: a text counts as itself, a
+    path by its name and bytes (a source file, a corrections table)."""
+    digest = hashlib.sha256()
+    for library in LIBRARIES:
+        try:
+            version = metadata.version(library)
+        except metadata.PackageNotFoundError:
+            version = "absent"
+        digest.update(f"{library} {version}\0".encode())
+    for part in parts:
+        if isinstance(part, Path):
+            digest.update(part.name.encode() + b"\0" + part.read_bytes() + b"\0")
+        else:
+            digest.update(part.encode() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def path(kind: str, table_key: str) -> Path | None:
+    """The file of one table: ``<folder>/<kind>/<key>.parquet`` (None when the cache is off)."""
+    where = folder()
+    return None if where is None else where / kind / f"{table_key}.parquet"
+
+
+def read(kind: str, table_key: str) -> pd.DataFrame | None:
+    """The cached table, or None when there is none (or it cannot be read: it is then made again)."""
+    import pyarrow.parquet as pq
+
+    target = path(kind, table_key)
+    if target is None or not target.is_file():
+        return None
+    try:
+        return pq.read_table(target).to_pandas()
+    except (OSError, ValueError):  # half-written by a killed process, or not Parquet
+        return None
+
+
+def write(kind: str, table_key: str, table: pd.DataFrame) -> Path | None:
+    """Store ``table`` atomically and delete the files of ``kind`` under other keys; returns the file (None when
+    the cache is off)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    target = path(kind, table_key)
+    if target is None:
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    try:
+        pq.write_table(pa.Table.from_pandas(table, preserve_index=False), tmp, compression="zstd")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    for old in target.parent.glob("*.parquet"):
+        if old != target:
+            old.unlink(missing_ok=True)
+    return target
+
+
+def cached(kind: str, table_key: str, make: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """The table of ``kind`` under ``table_key``: read from the cache, or made by ``make()`` and stored."""
+    table = read(kind, table_key)
+    if table is None:
+        table = make().reset_index(drop=True)
+        write(kind, table_key, table)
+    return table
