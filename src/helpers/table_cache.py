@@ -8,7 +8,7 @@ and the versions of the libraries that parse and store it.  Any change of input 
 a stale table is never read; writing a table deletes the files of the same kind under other keys.
 
 The cache is invisible: a table read back equals the table made (values, dtypes, column order; tested).  Writes
-are atomic (a temporary file, then a rename), so a crashed or concurrent run never leaves a half-written table; a
+are atomic (:func:`helpers.paths.atomic_write`), so a crashed or concurrent run never leaves a half-written table; a
 damaged or foreign file is ignored and made again.  ``$ICE287G_TABLE_CACHE`` names another folder, or ``off``.
 (ICE sheets have their own cache, :mod:`helpers.ice`, keyed by content in ``data/interim/sheets/``.)
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import uuid
 from collections.abc import Callable, Iterable
 from importlib import metadata
 from pathlib import Path
@@ -86,13 +85,8 @@ def write(kind: str, table_key: str, table: pd.DataFrame) -> Path | None:
     target = path(kind, table_key)
     if target is None:
         return None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    try:
+    with paths.atomic_write(target, logged=False) as tmp:  # a content-addressed cache, not a notebook output
         pq.write_table(pa.Table.from_pandas(table, preserve_index=False), tmp, compression="zstd")
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
     for old in target.parent.glob("*.parquet"):
         if old != target:
             old.unlink(missing_ok=True)
