@@ -24,10 +24,8 @@ JOBS ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)) if h
 # pytest-xdist: one worker per job; -n 0 (no workers) on one core. Notebooks and the tests that read what they write
 # stay on one worker, in order (tests/conftest.py).
 XDIST := $(if $(filter 1,$(JOBS)),-n 0,-n $(JOBS) --dist loadgroup)
-# Files whose format `make lint` checks. The rest of the repository is formatted in one pass by `make format`
-# (after the branches that edit it are merged); then set FORMATTED := src tests.
-FORMATTED := src/helpers/notebooks.py src/helpers/claims.py tests/benchmark.py tests/conftest.py \
-	tests/test_loop.py tests/test_notebooks.py tests/test_params.py tests/test_project.py
+# Files whose format `make lint` checks (`make format` formats them).
+FORMATTED := src tests
 # This machine's pip configuration (`pip config list`) names extra index folders that do not exist, and pip warns
 # "Location ... is ignored" once per package. Those lines, and only those, are left out (and counted); every other
 # warning and every error is shown.
@@ -76,7 +74,7 @@ lint: env
 	$(BIN)/ruff format --check $(FORMATTED)
 	$(BIN)/mypy
 
-# Formats every Python file (the one-time pass over the repository; see FORMATTED above).
+# Formats every Python file and applies ruff's safe fixes.
 format: env
 	$(BIN)/ruff format src tests
 	$(BIN)/ruff check --fix src tests

@@ -42,13 +42,18 @@ def test_every_claim_has_a_notebook_or_a_reason(registry):
 def test_the_registry_uses_the_new_kinds(registry):
     kinds = registry.set_index("claim_id")["kind"]
     assert kinds["article_counts_window"] == "package-check"
-    for cid in ("mn_limited_success", "sheriffs_enforcement_authority", "klang_not_apprehending", "klang_transfer_custody"):
+    for cid in (
+        "mn_limited_success",
+        "sheriffs_enforcement_authority",
+        "klang_not_apprehending",
+        "klang_transfer_custody",
+    ):
         assert kinds[cid] == "context", cid
     assert kinds["conservative_immigrant_states"] == "comparison"
 
 
 def test_claims_quote_the_article(registry):
-    article = (paths.ROOT.parent / "shared" / "article" / "startribune-2025-11-01.txt")
+    article = paths.ROOT.parent / "shared" / "article" / "startribune-2025-11-01.txt"
     if not article.is_file():
         pytest.skip("article text not beside the repository")
     text = article.read_text(encoding="utf-8").replace("’", "'").replace("“", '"').replace("”", '"')
@@ -64,11 +69,51 @@ def test_claims_quote_the_article(registry):
 def test_validate_catches_bad_tables():
     bad = pd.DataFrame(
         [
-            {"claim_id": "a", "sentence": "", "article_value": "x", "kind": "count", "notebook": "", "params": "{", "reason": ""},
-            {"claim_id": "a", "sentence": "", "article_value": "1", "kind": "guess", "notebook": "n", "params": "{}", "reason": ""},
-            {"claim_id": "b", "sentence": "", "article_value": "", "kind": "not-from-data", "notebook": "", "params": "", "reason": ""},
-            {"claim_id": "c", "sentence": "", "article_value": "", "kind": "context", "notebook": "n", "params": "{}", "reason": ""},
-            {"claim_id": "d", "sentence": "", "article_value": "", "kind": "package-check", "notebook": "", "params": "{}", "reason": ""},
+            {
+                "claim_id": "a",
+                "sentence": "",
+                "article_value": "x",
+                "kind": "count",
+                "notebook": "",
+                "params": "{",
+                "reason": "",
+            },
+            {
+                "claim_id": "a",
+                "sentence": "",
+                "article_value": "1",
+                "kind": "guess",
+                "notebook": "n",
+                "params": "{}",
+                "reason": "",
+            },
+            {
+                "claim_id": "b",
+                "sentence": "",
+                "article_value": "",
+                "kind": "not-from-data",
+                "notebook": "",
+                "params": "",
+                "reason": "",
+            },
+            {
+                "claim_id": "c",
+                "sentence": "",
+                "article_value": "",
+                "kind": "context",
+                "notebook": "n",
+                "params": "{}",
+                "reason": "",
+            },
+            {
+                "claim_id": "d",
+                "sentence": "",
+                "article_value": "",
+                "kind": "package-check",
+                "notebook": "",
+                "params": "{}",
+                "reason": "",
+            },
         ]
     )
     problems = " | ".join(claims.validate_claims(bad))
@@ -85,8 +130,15 @@ def test_record_stores_only_with_the_claims_own_parameters(registry, tmp_path):
     store = tmp_path / "recorded.csv"
     own = {"state": "MINNESOTA", "as_of": "2025-11-01", "sheet": None}
     other = dict(own, state="WISCONSIN")
-    r1 = claims.record("mn_counties_signed", 8, params=own, claims=registry, store=store,
-                       inputs=["ice-287g/participatingAgencies10312025pm.xlsx"], evidence="test")
+    r1 = claims.record(
+        "mn_counties_signed",
+        8,
+        params=own,
+        claims=registry,
+        store=store,
+        inputs=["ice-287g/participatingAgencies10312025pm.xlsx"],
+        evidence="test",
+    )
     assert r1.stored
     r2 = claims.record("mn_counties_signed", 12, params=other, claims=registry, store=store)
     assert not r2.stored and "not recorded" in str(r2)
@@ -122,11 +174,25 @@ def test_record_rejects_unknown_ids_and_bad_values(registry, tmp_path, claim_id,
 def test_record_keeps_verdict_and_details(registry, tmp_path):
     store = tmp_path / "r.csv"
     params = claims.claim_params("conservative_immigrant_states", registry)
-    r = claims.record("conservative_immigrant_states", "partly supported: a; b", params=params, claims=registry,
-                      store=store, verdict="partly supported", evidence="short", details="long\n  text")
+    r = claims.record(
+        "conservative_immigrant_states",
+        "partly supported: a; b",
+        params=params,
+        claims=registry,
+        store=store,
+        verdict="partly supported",
+        evidence="short",
+        details="long\n  text",
+    )
     assert r.stored and "partly supported" in str(r)
-    ctx = claims.record("mn_limited_success", "rank 30 of 51", params=claims.claim_params("mn_limited_success", registry),
-                        claims=registry, store=store, evidence="e")
+    ctx = claims.record(
+        "mn_limited_success",
+        "rank 30 of 51",
+        params=claims.claim_params("mn_limited_success", registry),
+        claims=registry,
+        store=store,
+        evidence="e",
+    )
     assert ctx.stored
     table = claims.load_recorded(store).set_index("claim_id")
     assert table.loc["conservative_immigrant_states", "verdict"] == "partly supported"
@@ -135,7 +201,9 @@ def test_record_keeps_verdict_and_details(registry, tmp_path):
     report = claims.build_report(registry, claims.load_recorded(store)).set_index("claim_id")
     assert report.loc["conservative_immigrant_states", "verdict"] == "partly supported"
     assert report.loc["mn_limited_success", "verdict"] == "context"
-    assert report.loc["mn_limited_success", "details"].startswith(registry.set_index("claim_id").loc["mn_limited_success", "reason"])
+    assert report.loc["mn_limited_success", "details"].startswith(
+        registry.set_index("claim_id").loc["mn_limited_success", "reason"]
+    )
     assert report.loc["klang_not_apprehending", "verdict"] == "not yet reproduced"
 
 
@@ -149,7 +217,9 @@ def test_an_old_record_store_is_a_clear_error(tmp_path):
 def test_record_matching_records_counts_only(registry, tmp_path):
     # sheriffs_enforcement_authority (a context claim of notebook 02) has parameters this run matches
     params = {"as_of": "2025-11-01", "sheet": None, "states": ["FLORIDA", "TEXAS"]}
-    done = claims.record_matching("02_regional_comparison", 536, params=params, claims=registry, store=tmp_path / "r.csv")
+    done = claims.record_matching(
+        "02_regional_comparison", 536, params=params, claims=registry, store=tmp_path / "r.csv"
+    )
     assert [r.claim_id for r in done] == ["fl_tx_agreements"]
 
 
@@ -182,14 +252,28 @@ def test_a_judged_claim_without_a_verdict_is_an_error(recorded):
 
 
 def _report(rows):
-    base = {"sentence": "", "article_value": "a", "reproduced_value": "b", "notebook": "", "evidence": "", "details": "", "inputs": ""}
+    base = {
+        "sentence": "",
+        "article_value": "a",
+        "reproduced_value": "b",
+        "notebook": "",
+        "evidence": "",
+        "details": "",
+        "inputs": "",
+    }
     return pd.DataFrame([{**base, **r} for r in rows], columns=claims.REPORT_COLUMNS)
 
 
 def test_package_checks_are_shown_apart_and_not_counted():
     report = _report(
         [
-            {"claim_id": "c1", "kind": "count", "verdict": "reproduced", "inputs": "x@1; y@2", "evidence": "counted rows"},
+            {
+                "claim_id": "c1",
+                "kind": "count",
+                "verdict": "reproduced",
+                "inputs": "x@1; y@2",
+                "evidence": "counted rows",
+            },
             {"claim_id": "c2", "kind": "comparison", "verdict": "partly supported"},
             {"claim_id": "c3", "kind": "context", "verdict": "context"},
             {"claim_id": "c4", "kind": "not-from-data", "verdict": "not from data", "evidence": "a quote"},
@@ -197,7 +281,9 @@ def test_package_checks_are_shown_apart_and_not_counted():
         ]
     )
     sentence = claims.summary_sentence(report)
-    assert sentence.startswith("Of the article's 4 statements, 2 can be checked against public data (1 reproduced and 1 partly supported)")
+    assert sentence.startswith(
+        "Of the article's 4 statements, 2 can be checked against public data (1 reproduced and 1 partly supported)"
+    )
     assert "context to 1 more" in sentence and "1 rest on the newspaper" in sentence
     assert sentence.endswith("The package's own check (not counted above): 1 reproduced.")
     table = claims.markdown_table(report)
@@ -211,12 +297,26 @@ def test_package_checks_are_shown_apart_and_not_counted():
 def test_report_ignores_values_recorded_with_other_parameters(registry):
     recorded = pd.DataFrame(
         [
-            {"claim_id": "mn_counties_signed", "value": "7", "verdict": "", "notebook": "01_state_counties",
-             "params": json.dumps({"as_of": "2025-12-31", "sheet": None, "state": "MINNESOTA"}),
-             "inputs": "", "evidence": "", "details": ""},
-            {"claim_id": "mn_counties_total", "value": "87", "verdict": "", "notebook": "01_state_counties",
-             "params": json.dumps({"as_of": "2025-11-01", "sheet": None, "state": "MINNESOTA"}),
-             "inputs": "", "evidence": "e", "details": ""},
+            {
+                "claim_id": "mn_counties_signed",
+                "value": "7",
+                "verdict": "",
+                "notebook": "01_state_counties",
+                "params": json.dumps({"as_of": "2025-12-31", "sheet": None, "state": "MINNESOTA"}),
+                "inputs": "",
+                "evidence": "",
+                "details": "",
+            },
+            {
+                "claim_id": "mn_counties_total",
+                "value": "87",
+                "verdict": "",
+                "notebook": "01_state_counties",
+                "params": json.dumps({"as_of": "2025-11-01", "sheet": None, "state": "MINNESOTA"}),
+                "inputs": "",
+                "evidence": "e",
+                "details": "",
+            },
         ]
     )
     report = claims.build_report(registry, recorded).set_index("claim_id")

@@ -116,7 +116,12 @@ def test_unofficial_returns_come_from_medsls_own_column():
 )
 def test_a_changed_unofficial_column_is_an_error(tmp_path, monkeypatch, column, values, message):
     rows = pd.DataFrame(
-        {"state_fips": ["27", "27"], "candidate": [context.TRUMP, context.HARRIS], "votes": [1, 2], column: [values, values]}
+        {
+            "state_fips": ["27", "27"],
+            "candidate": [context.TRUMP, context.HARRIS],
+            "votes": [1, 2],
+            column: [values, values],
+        }
     )
     path = tmp_path / "president.csv"
     rows.to_csv(path, index=False)
@@ -130,19 +135,39 @@ def test_a_changed_unofficial_column_is_an_error(tmp_path, monkeypatch, column, 
 MIXED = pd.DataFrame(
     {
         "state": ["IOWA", "SOUTH DAKOTA", "SOUTH DAKOTA", "SOUTH DAKOTA", "TEXAS", "TEXAS", "TEXAS"],
-        "agency": ["Iowa DPS", "SD Highway Patrol", "SD DCI", "Pennington County Sheriff's Office", "Harris County Sheriff",
-                   "Houston PD", "Texas Ranger"],
+        "agency": [
+            "Iowa DPS",
+            "SD Highway Patrol",
+            "SD DCI",
+            "Pennington County Sheriff's Office",
+            "Harris County Sheriff",
+            "Houston PD",
+            "Texas Ranger",
+        ],
         "agency_type": ["State", "State", "State", "County", "County", "Municipality", None],
         "county_fips": [None, None, None, "46103", "48201", None, None],
-        "support_type": ["Task Force Model", "Task Force Model", "Warrant Service Officer", "Jail Enforcement Model",
-                         "Warrant Service Officer", "Task Force Model", "Task Force Model"],
+        "support_type": [
+            "Task Force Model",
+            "Task Force Model",
+            "Warrant Service Officer",
+            "Jail Enforcement Model",
+            "Warrant Service Officer",
+            "Task Force Model",
+            "Task Force Model",
+        ],
     }
 )
 
 
 def test_agency_mix_counts_agreements_by_kind_of_agency():
     mix = context.agency_mix(MIXED).set_index("state")
-    assert mix.loc["IOWA"].to_dict() == {"county": 0, "municipal": 0, "state_agency": 1, "type_not_printed": 0, "agreements": 1}
+    assert mix.loc["IOWA"].to_dict() == {
+        "county": 0,
+        "municipal": 0,
+        "state_agency": 1,
+        "type_not_printed": 0,
+        "agreements": 1,
+    }
     assert mix.loc["SOUTH DAKOTA", "state_agency"] == 2 and mix.loc["SOUTH DAKOTA", "county"] == 1
     assert mix.loc["TEXAS", "type_not_printed"] == 1
     nation = context.agency_mix(MIXED, by=None).iloc[0]
@@ -160,10 +185,15 @@ def test_agency_mix_rejects_an_unknown_type():
     "row,expected",
     [
         ({"county": 0, "municipal": 0, "state_agency": 1, "type_not_printed": 0}, "1 held by a state agency"),
-        ({"county": 2, "municipal": 0, "state_agency": 4, "type_not_printed": 0}, "2 held by county and 4 by state agencies"),
+        (
+            {"county": 2, "municipal": 0, "state_agency": 4, "type_not_printed": 0},
+            "2 held by county and 4 by state agencies",
+        ),
         ({"county": 3, "municipal": 0, "state_agency": 0, "type_not_printed": 0}, "3 held by county agencies"),
-        ({"county": 332, "municipal": 187, "state_agency": 17, "type_not_printed": 0},
-         "332 held by county, 187 by municipal and 17 by state agencies"),
+        (
+            {"county": 332, "municipal": 187, "state_agency": 17, "type_not_printed": 0},
+            "332 held by county, 187 by municipal and 17 by state agencies",
+        ),
         ({"county": 0, "municipal": 0, "state_agency": 0, "type_not_printed": 0}, "none held"),
     ],
 )
@@ -181,9 +211,14 @@ def test_group_rates_and_member_rates():
     assert rates.loc["small", "agreements_per_million"] == pytest.approx(4 / 3)
     assert rates.loc["big", "agreements_per_million"] == pytest.approx(1.0)
     counts = pd.DataFrame(
-        {"state": ["IOWA", "SOUTH DAKOTA", "TEXAS", "GUAM"], "name": ["Iowa", "South Dakota", "Texas", "Guam"],
-         "kind": ["state", "state", "state", "territory"], "agreements": [1, 3, 3, 9],
-         "population": [1e6, 2e6, 3e6, None], "agreements_per_million": [1.0, 1.5, 1.0, None]}
+        {
+            "state": ["IOWA", "SOUTH DAKOTA", "TEXAS", "GUAM"],
+            "name": ["Iowa", "South Dakota", "Texas", "Guam"],
+            "kind": ["state", "state", "state", "territory"],
+            "agreements": [1, 3, 3, 9],
+            "population": [1e6, 2e6, 3e6, None],
+            "agreements_per_million": [1.0, 1.5, 1.0, None],
+        }
     )
     members = context.member_rates(counts, context.agency_mix(MIXED), groups)
     assert list(members["state"]) == ["TEXAS", "IOWA", "SOUTH DAKOTA"]
@@ -208,7 +243,11 @@ def test_support_type_settings_read_ices_wording():
     from helpers import timeline
 
     settings = context.support_type_settings(timeline.SUPPORT_TYPE_DEFINITIONS)
-    assert settings == {"Jail Enforcement Model": "jail", "Task Force Model": "field", "Warrant Service Officer": "jail"}
+    assert settings == {
+        "Jail Enforcement Model": "jail",
+        "Task Force Model": "field",
+        "Warrant Service Officer": "jail",
+    }
     with pytest.raises(ValueError, match="neither"):
         context.support_type_settings({"New Model": "Agencies help ICE."})
 

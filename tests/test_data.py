@@ -60,7 +60,9 @@ def test_tampered_cache_copy_is_set_aside_and_refetched(tmp_path):
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / "f.txt").write_bytes(b"abd\n")
-    with pytest.warns(data.RawDataWarning, match=r"sha256 check failed: the cached copy .*f.txt.* moved to .*f.txt.rejected"):
+    with pytest.warns(
+        data.RawDataWarning, match=r"sha256 check failed: the cached copy .*f.txt.* moved to .*f.txt.rejected"
+    ):
         path = data.fetch("f.txt", registry=registry, cache=cache, mirror=mirror, allow_download=False)
     assert path.read_bytes() == good
     assert (cache / "f.txt.rejected").read_bytes() == b"abd\n", "the bad copy is kept aside, not lost"
@@ -121,7 +123,10 @@ def test_malformed_registry_is_reported(tmp_path):
 
 # ---------------------------------------------------------------- pinning a downloaded sheet (helpers.data add)
 
-ROWS = [GOOD_ROW, ["IOWA", "Iowa State Patrol", "State Agency", "Polk", "Task Force Model", date(2025, 3, 3), "link", None]]
+ROWS = [
+    GOOD_ROW,
+    ["IOWA", "Iowa State Patrol", "State Agency", "Polk", "Task Force Model", date(2025, 3, 3), "link", None],
+]
 
 
 @pytest.fixture()
@@ -140,7 +145,11 @@ def test_add_pins_a_new_sheet(tmp_path, registry_copy):
     assert entry.path == "ice-287g/participatingAgencies01152026am.xlsx"
     assert entry.sha256 == data.file_sha256(sheet) and entry.bytes == sheet.stat().st_size
     assert entry.published == "2026-01-15" and entry.publisher == data.ICE_PUBLISHER
-    assert entry.url == entry.original_url == "https://www.ice.gov/doclib/about/offices/ero/287g/participatingAgencies01152026am.xlsx"
+    assert (
+        entry.url
+        == entry.original_url
+        == "https://www.ice.gov/doclib/about/offices/ero/287g/participatingAgencies01152026am.xlsx"
+    )
     assert (added.kind, added.label, added.rows) == ("participating", "2026-01-15 am", 2)
     assert (tmp_path / "cache" / entry.path).read_bytes() == sheet.read_bytes()
     after = registry_copy.read_text().splitlines()
@@ -150,13 +159,21 @@ def test_add_pins_a_new_sheet(tmp_path, registry_copy):
     assert after[1:] == sorted(after[1:]) and untouched == before, "one sorted row added, the rest untouched"
     registry = data.load_registry(registry_copy)
     assert registry[entry.path] == entry
-    assert data.fetch("participatingAgencies01152026am.xlsx", registry=registry, cache=tmp_path / "cache", allow_download=False).is_file()
+    assert data.fetch(
+        "participatingAgencies01152026am.xlsx", registry=registry, cache=tmp_path / "cache", allow_download=False
+    ).is_file()
 
 
 def test_add_refuses_a_sheet_whose_columns_are_the_other_list(tmp_path, registry_copy):
-    sheet = write_rows(tmp_path / "downloads", [HEADER, *ROWS], "pendingAgencies01152026pm.xlsx")  # participating columns
-    with pytest.warns(UserWarning, match="the name says pending but the content is a participating list"), \
-            pytest.raises(data.AddError, match=r"named as a pending sheet but its columns are those of a participating sheet"):
+    sheet = write_rows(
+        tmp_path / "downloads", [HEADER, *ROWS], "pendingAgencies01152026pm.xlsx"
+    )  # participating columns
+    with (
+        pytest.warns(UserWarning, match="the name says pending but the content is a participating list"),
+        pytest.raises(
+            data.AddError, match=r"named as a pending sheet but its columns are those of a participating sheet"
+        ),
+    ):
         data.add(sheet, registry_path=registry_copy, cache=tmp_path / "cache")
     assert registry_copy.read_bytes() == data.paths.REGISTRY.read_bytes(), "nothing was added"
 
@@ -164,9 +181,22 @@ def test_add_refuses_a_sheet_whose_columns_are_the_other_list(tmp_path, registry
 def test_add_command_says_what_it_added_and_how_to_commit(tmp_path, registry_copy, capsys):
     pending_rows = [r[:5] for r in ROWS]  # a pending sheet has no SIGNED, MOA or ADDENDUM
     sheet = write_rows(tmp_path / "downloads", [PENDING_HEADER, *pending_rows], "pendingAgencies01152026pm.xlsx")
-    code = data.main(["add", str(sheet), "--url", "https://example.org/p.xlsx", "--registry", str(registry_copy), "--cache", str(tmp_path / "c")])
+    code = data.main(
+        [
+            "add",
+            str(sheet),
+            "--url",
+            "https://example.org/p.xlsx",
+            "--registry",
+            str(registry_copy),
+            "--cache",
+            str(tmp_path / "c"),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "added ice-287g/pendingAgencies01152026pm.xlsx" in out and "pending sheet published 2026-01-15 pm" in out
     assert "url https://example.org/p.xlsx" in out and "git add" in out and "git commit" in out
-    assert data.load_registry(registry_copy)["ice-287g/pendingAgencies01152026pm.xlsx"].original_url.startswith(data.ICE_DOCLIB)
+    assert data.load_registry(registry_copy)["ice-287g/pendingAgencies01152026pm.xlsx"].original_url.startswith(
+        data.ICE_DOCLIB
+    )

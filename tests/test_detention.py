@@ -97,6 +97,7 @@ def test_county_from_name_beats_printed_county():
 
 # ----------------------------------------------------------------------------- bad layouts
 
+
 def _tiny_layout() -> detention.Layout:
     return detention.Layout(
         path="detention/test/tiny.xlsx",
@@ -158,6 +159,7 @@ def test_negative_adp_is_an_error(tmp_path):
 
 # ----------------------------------------------------------------------------- the claim
 
+
 def test_claim_reproduces_through_recorder(mn, tmp_path):
     counties = detention.counties_for("MINNESOTA", None)
     deals = detention.county_deals(mn, counties)
@@ -195,6 +197,7 @@ def test_a_state_without_287g_counties_gets_an_empty_deals_table(mn):
 
 
 # ----------------------------------------------------------------------------- caveats the data demand
+
 
 def test_partial_years_mark_year_to_date_rows(mn):
     part = detention.partial_years(mn)
@@ -253,7 +256,10 @@ def test_rule_outcomes_mark_the_stated_rule_and_reject_unknown_bases():
     stated = out[out["stated"]]
     assert len(stated) == 1
     assert stated[["basis", "since_at_most", "adp_above"]].iloc[0].tolist() == [
-        "deal", detention.REFERENCE_YEAR - detention.LONG_STANDING_YEARS, 0.0]
+        "deal",
+        detention.REFERENCE_YEAR - detention.LONG_STANDING_YEARS,
+        0.0,
+    ]
     with pytest.raises(ValueError, match="unknown basis"):
         detention.rule_outcomes(DEALS, bases=("contract",))
 
@@ -279,8 +285,13 @@ def test_lowest_dropping_adp_names_the_fragile_counties():
 
 
 def test_deal_dates_in_words(mn):
-    deals = detention.county_deals(mn, detention.counties_for("MINNESOTA", ["Kandiyohi", "Cass"])).set_index("county_name")
-    assert detention.deal_dates(deals.loc["Kandiyohi County"]) == "first ICE use 1992-03-13; contract initiation 2002-03-21"
+    deals = detention.county_deals(mn, detention.counties_for("MINNESOTA", ["Kandiyohi", "Cass"])).set_index(
+        "county_name"
+    )
+    assert (
+        detention.deal_dates(deals.loc["Kandiyohi County"])
+        == "first ICE use 1992-03-13; contract initiation 2002-03-21"
+    )
     assert detention.deal_dates(deals.loc["Cass County"]) == "no date on file"
 
 
@@ -321,8 +332,11 @@ def test_the_cached_table_is_the_table_made(table_cache_dir, monkeypatch):
     warm = detention.facility_years("MINNESOTA")
     for table in (cold, warm):
         pd.testing.assert_frame_equal(table, made, check_exact=True)
-    pd.testing.assert_frame_equal(table_cache.read("detention", detention.table_key()),
-                                  detention.assign_codes(detention._all_files()), check_exact=True)
+    pd.testing.assert_frame_equal(
+        table_cache.read("detention", detention.table_key()),
+        detention.assign_codes(detention._all_files()),
+        check_exact=True,
+    )
 
 
 def _changed_source(tmp_path, module):
@@ -342,18 +356,28 @@ def _changed_registry(monkeypatch):
 def _changed_corrections(tmp_path, monkeypatch):
     folder = tmp_path / "corrections"
     shutil.copytree(paths.CORRECTIONS, folder)
-    (folder / "state_names.csv").write_text((folder / "state_names.csv").read_text(encoding="utf-8") + "\n",
-                                            encoding="utf-8")
+    (folder / "state_names.csv").write_text(
+        (folder / "state_names.csv").read_text(encoding="utf-8") + "\n", encoding="utf-8"
+    )
     monkeypatch.setattr(paths, "CORRECTIONS", folder)
 
 
 CHANGES = [  # what changes -> how the test changes it; each must give a new key
     ("a detention file's bytes", lambda tmp_path, mp: _changed_registry(mp)),
-    ("the detention code", lambda tmp_path, mp: mp.setattr(detention, "__file__", str(_changed_source(tmp_path, detention)))),
-    ("the geo code (name keys, states)", lambda tmp_path, mp: mp.setattr(geo, "__file__", str(_changed_source(tmp_path, geo)))),
+    (
+        "the detention code",
+        lambda tmp_path, mp: mp.setattr(detention, "__file__", str(_changed_source(tmp_path, detention))),
+    ),
+    (
+        "the geo code (name keys, states)",
+        lambda tmp_path, mp: mp.setattr(geo, "__file__", str(_changed_source(tmp_path, geo))),
+    ),
     ("a corrections file", _changed_corrections),
     ("the table version", lambda tmp_path, mp: mp.setattr(detention, "TABLE_VERSION", detention.TABLE_VERSION + 1)),
-    ("a library version", lambda tmp_path, mp: mp.setattr(table_cache, "LIBRARIES", (*table_cache.LIBRARIES, "pytest"))),
+    (
+        "a library version",
+        lambda tmp_path, mp: mp.setattr(table_cache, "LIBRARIES", (*table_cache.LIBRARIES, "pytest")),
+    ),
 ]
 
 

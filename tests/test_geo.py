@@ -30,7 +30,10 @@ def test_minnesota_has_87_counties():
     assert len(mn) == 87 and mn["county_fips"].str.startswith("27").all()
 
 
-@pytest.mark.parametrize("printed,expected", [("Minnesota ", "MINNESOTA"), ("UTAh", "UTAH"), ("WEST VIRIGINIA", "WEST VIRGINIA"), ("GUAM", "GUAM")])
+@pytest.mark.parametrize(
+    "printed,expected",
+    [("Minnesota ", "MINNESOTA"), ("UTAh", "UTAH"), ("WEST VIRIGINIA", "WEST VIRGINIA"), ("GUAM", "GUAM")],
+)
 def test_normalize_state(printed, expected):
     assert geo.normalize_state(printed) == expected
 
@@ -161,7 +164,7 @@ def test_polygons_from_topology_bad_geometry(geometry, arcs, match):
 def test_largest_polygon_and_map_aspect():
     shape = MultiPolygon([Polygon(_square(0, 0, 1)), Polygon(_square(5, 5, 3))])
     assert geo.largest_polygon(shape).area == 9
-    assert geo.map_aspect((-97, 44, -89, 46)) == pytest.approx(2 ** 0.5)
+    assert geo.map_aspect((-97, 44, -89, 46)) == pytest.approx(2**0.5)
     assert geo.map_aspect((0, -1, 1, 1)) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="not a map of a U.S. state"):
         geo.map_aspect((0, 85, 1, 89))
@@ -175,13 +178,22 @@ def test_corrections_have_reasons():
 
 def test_shared_arc_neighbours_on_a_small_topology():
     # three squares in a row (A | B | C) and D touching C at one corner only (no shared arc)
-    topology = {"type": "Topology", "arcs": [[[0, 0]]] * 8, "objects": {"areas": {"type": "GeometryCollection", "geometries": [
-        {"type": "Polygon", "id": "A", "arcs": [[0, 1]]},
-        {"type": "Polygon", "id": "B", "arcs": [[~1, 2, 3]]},
-        {"type": "MultiPolygon", "id": "C", "arcs": [[[~3, 4]], [[5]]]},
-        {"type": "Polygon", "id": "D", "arcs": [[6, 7]]},
-        {"type": None, "id": "E"},
-    ]}}}
+    topology = {
+        "type": "Topology",
+        "arcs": [[[0, 0]]] * 8,
+        "objects": {
+            "areas": {
+                "type": "GeometryCollection",
+                "geometries": [
+                    {"type": "Polygon", "id": "A", "arcs": [[0, 1]]},
+                    {"type": "Polygon", "id": "B", "arcs": [[~1, 2, 3]]},
+                    {"type": "MultiPolygon", "id": "C", "arcs": [[[~3, 4]], [[5]]]},
+                    {"type": "Polygon", "id": "D", "arcs": [[6, 7]]},
+                    {"type": None, "id": "E"},
+                ],
+            }
+        },
+    }
     assert geo.shared_arc_neighbours(topology, "areas", "A") == ["B"]
     assert geo.shared_arc_neighbours(topology, "areas", "B") == ["A", "C"]
     assert geo.shared_arc_neighbours(topology, "areas", "D") == []

@@ -22,13 +22,30 @@ SHEETS = {  # file -> (publication time, label, kind)
 TFM, WSO, JEM = "Task Force Model", "Warrant Service Officer", "Jail Enforcement Model"
 
 
-def row(file: str, agency: str, support: str = TFM, signed: str = "2025-03-01", state: str = "MINNESOTA",
-        county: str | None = "27063", agency_type: str | None = "County") -> dict:
+def row(
+    file: str,
+    agency: str,
+    support: str = TFM,
+    signed: str = "2025-03-01",
+    state: str = "MINNESOTA",
+    county: str | None = "27063",
+    agency_type: str | None = "County",
+) -> dict:
     published, label, kind = SHEETS[file]
-    return {"source_file": file, "published": pd.Timestamp(published), "published_label": label,
-            "published_kind": kind, "state": state, "agency": agency, "support_type": support,
-            "signed": pd.Timestamp(signed), "agency_type": agency_type, "county_fips": county,
-            "county_name": None if county is None else "Jackson County", "list": "participating"}
+    return {
+        "source_file": file,
+        "published": pd.Timestamp(published),
+        "published_label": label,
+        "published_kind": kind,
+        "state": state,
+        "agency": agency,
+        "support_type": support,
+        "signed": pd.Timestamp(signed),
+        "agency_type": agency_type,
+        "county_fips": county,
+        "county_name": None if county is None else "Jackson County",
+        "list": "participating",
+    }
 
 
 def frame(rows: list[dict]) -> pd.DataFrame:
@@ -71,10 +88,15 @@ def test_disappear_and_return():
 
 
 def test_departure_names_the_sheets_and_a_capture_bound():
-    h = build(on("1 2 3", "Jackson County Sheriff's Office", WSO) + on("5", "New County Sheriff's Office", county="27099"))
+    h = build(
+        on("1 2 3", "Jackson County Sheriff's Office", WSO) + on("5", "New County Sheriff's Office", county="27099")
+    )
     gone = one(h, "jackson county sheriff", WSO)
     assert gone["status"] == "gone" and not gone["returned"]
-    assert (gone["gone_after_label"], gone["gone_from_label"]) == ("2025-11-03 23:10 capture (upper bound)", "2025-12-30 am")
+    assert (gone["gone_after_label"], gone["gone_from_label"]) == (
+        "2025-11-03 23:10 capture (upper bound)",
+        "2025-12-30 am",
+    )
     assert gone["last_kind"] == "capture time (upper bound)" and gone["first_kind"] == "ice name"
     assert gone["gone_from_published"] == pd.Timestamp("2025-12-30 09:00")
     later = one(h, "new county sheriff")
@@ -92,17 +114,25 @@ def test_printed_name_variants_are_one_agreement():
     assert a["agency"] == "Jackson County Sheriff's Department" and a["status"] == "active" and a["sheets"] == 5
     changes = history.renames(h, frame(BACKGROUND + rows))
     assert changes[["rule", "old_name", "new_name", "last_old", "first_new"]].values.tolist() == [
-        ["printed name", "Jackson County Sheriff's Office", "Jackson County Sheriff's Department", "2025-10-15 am",
-         "2025-11-03 23:10 capture (upper bound)"]]
+        [
+            "printed name",
+            "Jackson County Sheriff's Office",
+            "Jackson County Sheriff's Department",
+            "2025-10-15 am",
+            "2025-11-03 23:10 capture (upper bound)",
+        ]
+    ]
 
 
 def test_missing_cells_give_way_to_the_last_printed_value():
     """County, type and SIGNED come from the agreement's last row that prints them; names and dates are listed in
     the order first printed, each once; a name printed back again is a second change of printed name."""
-    rows = (on("1", "Jackson County Sheriff's Office", signed="2025-03-01")
-            + on("2", "Jackson County Sheriff's Office", county=None, agency_type=None, signed="2025-03-02")
-            + on("3", "Jackson County Sheriff's Department", signed="2025-03-01")
-            + on("4 5", "Jackson County Sheriff's Office", county=None, agency_type=None))
+    rows = (
+        on("1", "Jackson County Sheriff's Office", signed="2025-03-01")
+        + on("2", "Jackson County Sheriff's Office", county=None, agency_type=None, signed="2025-03-02")
+        + on("3", "Jackson County Sheriff's Department", signed="2025-03-01")
+        + on("4 5", "Jackson County Sheriff's Office", county=None, agency_type=None)
+    )
     rows[1]["signed"] = pd.NaT
     h = build(rows)
     a = one(h, "jackson county sheriff")
@@ -112,7 +142,8 @@ def test_missing_cells_give_way_to_the_last_printed_value():
     changes = history.renames(h, frame(BACKGROUND + rows))
     assert changes[["old_name", "first_new"]].values.tolist() == [
         ["Jackson County Sheriff's Office", "2025-11-03 23:10 capture (upper bound)"],
-        ["Jackson County Sheriff's Department", "2025-12-30 am"]]
+        ["Jackson County Sheriff's Department", "2025-12-30 am"],
+    ]
 
 
 def test_rename_by_rule_is_not_a_departure():
@@ -126,12 +157,14 @@ def test_rename_by_rule_is_not_a_departure():
     assert months.set_index("month").loc["2025-11", ["added", "removed", "renamed"]].tolist() == [0, 0, 1]
     table = history.renames(h, frame(BACKGROUND + rows))
     assert table.loc[table["rule"] == "rule", ["old_name", "new_name", "first_new"]].values.tolist() == [
-        ["Jackson County BOCC", "Jackson County Jail", "2025-11-03 23:10 capture (upper bound)"]]
+        ["Jackson County BOCC", "Jackson County Jail", "2025-11-03 23:10 capture (upper bound)"]
+    ]
 
 
 def test_misprinted_state_corrected_is_a_rename():
     rows = on("1 2", "Crow Wing County Sheriff's Office", state="MASSACHUSETTS", county=None) + on(
-        "3 4 5", "Crow Wing County Sheriff's Office", county="27035")
+        "3 4 5", "Crow Wing County Sheriff's Office", county="27035"
+    )
     h = build(rows)
     old = h.agreements[h.agreements["state"] == "MASSACHUSETTS"].iloc[0]
     assert old["status"] == "renamed" and old["renamed_to"] == "Crow Wing County Sheriff's Office (MINNESOTA)"
@@ -143,7 +176,11 @@ NOT_RENAMES = [
     ("different support type", on("1 2", "A County BOCC"), on("3 4 5", "A County Jail", WSO)),
     ("a sheet between them", on("1", "A County BOCC"), on("3 4 5", "A County Jail")),
     ("listed together", on("1 2 3", "A County BOCC"), on("3 4 5", "A County Jail")),
-    ("another state, another agency", on("1 2", "A County BOCC"), on("3 4 5", "A County Jail", state="IOWA", county=None)),
+    (
+        "another state, another agency",
+        on("1 2", "A County BOCC"),
+        on("3 4 5", "A County Jail", state="IOWA", county=None),
+    ),
     ("another county", on("1 2", "A County BOCC"), on("3 4 5", "A County Jail", county="27001")),
     ("two candidates", on("1 2", "A County BOCC"), on("3 4 5", "A County Jail") + on("3 4 5", "A County Annex")),
 ]
@@ -162,8 +199,9 @@ def test_two_candidates_resolved_by_the_first_word():
 
 
 def test_an_agreement_printed_twice_on_a_sheet_counts_once_and_is_reported():
-    rows = on("1 2 3 4 5", "Jackson County Sheriff's Office") + [row("s2.xlsx", "Jackson County Sheriff's Office",
-                                                                     signed="2025-03-02")]
+    rows = on("1 2 3 4 5", "Jackson County Sheriff's Office") + [
+        row("s2.xlsx", "Jackson County Sheriff's Office", signed="2025-03-02")
+    ]
     h = build(rows)
     a = one(h, "jackson county sheriff")
     assert a["sheets"] == 5 and a["sheets_listed_twice"] == 1 and a["signed_dates"] == "2025-03-01; 2025-03-02"
@@ -182,17 +220,32 @@ def _pending(df):
 BAD = [
     ("no rows", lambda df: df.iloc[0:0], "no sheet rows"),
     ("missing column", lambda df: df.drop(columns="support_type"), r"lacks column\(s\) \['support_type'\]"),
-    ("unknown state", lambda df: df.assign(state=df["state"].where(df.index != 1, "MINNESOTTA")),
-     r"s2.xlsx, row 2: unknown state 'MINNESOTTA'"),
+    (
+        "unknown state",
+        lambda df: df.assign(state=df["state"].where(df.index != 1, "MINNESOTTA")),
+        r"s2.xlsx, row 2: unknown state 'MINNESOTTA'",
+    ),
     ("pending list", _pending, "s2.xlsx: not a participating list"),
-    ("unknown support type", lambda df: df.assign(support_type=df["support_type"].where(df.index != 0, "Task Force")),
-     r"s1.xlsx, row 2: support type 'Task Force' is not one of"),
-    ("no agency", lambda df: df.assign(agency=df["agency"].where(df.index != 0, None)),
-     r"s1.xlsx, row 2: no agency name"),
-    ("two publication times", lambda df: df.assign(published=df["published"].where(df.index != 0, pd.Timestamp("2025-10-02"))),
-     r"s1.xlsx: rows with different publication times"),
-    ("no publication time", lambda df: df.assign(published=df["published"].where(df.index != 0, pd.NaT)),
-     r"s1.xlsx, row 2: no publication time"),
+    (
+        "unknown support type",
+        lambda df: df.assign(support_type=df["support_type"].where(df.index != 0, "Task Force")),
+        r"s1.xlsx, row 2: support type 'Task Force' is not one of",
+    ),
+    (
+        "no agency",
+        lambda df: df.assign(agency=df["agency"].where(df.index != 0, None)),
+        r"s1.xlsx, row 2: no agency name",
+    ),
+    (
+        "two publication times",
+        lambda df: df.assign(published=df["published"].where(df.index != 0, pd.Timestamp("2025-10-02"))),
+        r"s1.xlsx: rows with different publication times",
+    ),
+    (
+        "no publication time",
+        lambda df: df.assign(published=df["published"].where(df.index != 0, pd.NaT)),
+        r"s1.xlsx, row 2: no publication time",
+    ),
 ]
 
 
@@ -205,7 +258,9 @@ def test_bad_input_is_refused(case, spoil, message):
 
 def test_duplicate_identity_rows_never_become_two_agreements():
     """Two rows of one identity on one sheet, once with the key given and once computed by the loader's rule."""
-    rows = frame(BACKGROUND + on("1", "Jackson County Sheriff's Office") + on("1", "Jackson County Sheriffs Department"))
+    rows = frame(
+        BACKGROUND + on("1", "Jackson County Sheriff's Office") + on("1", "Jackson County Sheriffs Department")
+    )
     for df in (rows, rows.assign(agency_key=[ice.agency_key(s, a) for s, a in zip(rows["state"], rows["agency"])])):
         h = history.build(df)
         assert len(h.agreements) == 2 and len(h.repeated) == 1
@@ -228,8 +283,11 @@ def test_invariant_checks_fail_loudly():
 
 
 def test_events_after_a_date_and_the_sentence():
-    rows = (on("1 2 3", "Jackson County Sheriff's Office", WSO) + on("1 2 3 4 5", "Cass County Sheriff's Office", county="27021")
-            + on("4 5", "Cass County Sheriff's Office", JEM, county="27021"))
+    rows = (
+        on("1 2 3", "Jackson County Sheriff's Office", WSO)
+        + on("1 2 3 4 5", "Cass County Sheriff's Office", county="27021")
+        + on("4 5", "Cass County Sheriff's Office", JEM, county="27021")
+    )
     h = build(rows)
     counties = {"27063": "Jackson County", "27021": "Cass County"}
     events = history.events_after(h, "MINNESOTA", counties, "2025-10-20")
@@ -238,22 +296,29 @@ def test_events_after_a_date_and_the_sentence():
         ["Cass County", JEM, "added", "2025-12-30 am"],
         ["Cass County", TFM, "still listed", "2026-01-05 pm (name corrected)"],
     ]
-    assert events["last_listed"].iloc[0] == "2025-11-03 23:10 capture (upper bound)" and pd.isna(events["last_listed"].iloc[1])
+    assert events["last_listed"].iloc[0] == "2025-11-03 23:10 capture (upper bound)" and pd.isna(
+        events["last_listed"].iloc[1]
+    )
     assert events["listed_then"].tolist() == [True, False, True]
     sentence = history.events_sentence(events, counties, "2025-10-20", "2026-01-05 pm")
-    assert sentence.startswith("After 2025-10-20, of the 2 counties: Jackson County's Warrant Service Officer agreement")
+    assert sentence.startswith(
+        "After 2025-10-20, of the 2 counties: Jackson County's Warrant Service Officer agreement"
+    )
     assert "is missing from the 2025-12-30 am sheet" in sentence
     assert "Cass County's county agency added a Jail Enforcement Model agreement" in sentence
-    one_kept = history.events_sentence(events[events["county"] == "Cass County"], {"27021": "Cass County"},
-                                       "2025-10-20", "2026-01-05 pm")
+    one_kept = history.events_sentence(
+        events[events["county"] == "Cass County"], {"27021": "Cass County"}, "2025-10-20", "2026-01-05 pm"
+    )
     assert "1 county (Cass)" not in one_kept  # Cass changed (an addition), so it is not counted as unchanged
     nothing = history.events_sentence(events.iloc[0:0], {}, "2025-10-20", "x")
     assert nothing.startswith("No county agency held an agreement")
 
 
 def test_match_counties_refuses_an_unknown_county():
-    assert history.match_counties("MINNESOTA", ["Jackson", "Crow Wing"]) == {"27063": "Jackson County",
-                                                                            "27035": "Crow Wing County"}
+    assert history.match_counties("MINNESOTA", ["Jackson", "Crow Wing"]) == {
+        "27063": "Jackson County",
+        "27035": "Crow Wing County",
+    }
     with pytest.raises(history.HistoryError, match="'Atlantis' is not a county of MINNESOTA"):
         history.match_counties("MINNESOTA", ["Atlantis"])
 
@@ -290,14 +355,17 @@ def test_archive_invariants(archive):
     assert (pubs["rows"].to_numpy() == rows).all()
     assert (pubs["agreements"].to_numpy() == distinct.reindex(pubs["file"]).to_numpy()).all()
     assert (pubs["agreements"] == pubs["rows"] - pubs["repeated_rows"]).all()
-    assert pubs["repeated_rows"].sum() == len(h.repeated) == len(sheets) - len(
-        sheets.drop_duplicates(["source_file", *history.IDENTITY]))
+    assert (
+        pubs["repeated_rows"].sum()
+        == len(h.repeated)
+        == len(sheets) - len(sheets.drop_duplicates(["source_file", *history.IDENTITY]))
+    )
     identities = sheets[history.IDENTITY].drop_duplicates()
     assert len(identities) == len(ag)
     assert identities.merge(ag[history.IDENTITY], how="left", indicator=True)["_merge"].eq("both").all()
     assert ag["sheets"].sum() == pubs["agreements"].sum()
     status = h.status_sheet
-    assert status["published"].year == 2025 and (pubs["published"].iloc[h.status_position + 1:].dt.year > 2025).all()
+    assert status["published"].year == 2025 and (pubs["published"].iloc[h.status_position + 1 :].dt.year > 2025).all()
     assert (ag["status"] == "active").sum() == status["agreements"]
 
 
@@ -316,17 +384,23 @@ def test_jackson_county_leaves_between_the_november_and_december_sheets(archive)
     jackson = one(h, "jackson county sheriff", WSO)
     assert jackson["state"] == "MINNESOTA" and jackson["signed"] == pd.Timestamp("2025-03-07")
     assert jackson["status"] == "gone" and not jackson["returned"] and not jackson["on_newest_sheet"]
-    rows = sheets[(sheets["state"] == "MINNESOTA") & (sheets["agency_key"] == "jackson county sheriff")
-                  & (sheets["support_type"] == WSO)]
+    rows = sheets[
+        (sheets["state"] == "MINNESOTA")
+        & (sheets["agency_key"] == "jackson county sheriff")
+        & (sheets["support_type"] == WSO)
+    ]
     listing = set(rows["source_file"])
     assert "participatingAgencies11262025am.xlsx" in listing and "participatingAgencies12302025am.xlsx" not in listing
     pubs = h.publications.reset_index(drop=True)
     last = pubs.index[pubs["file"] == jackson["last_file"]][0]
     assert jackson["last_file"] in listing and jackson["gone_from_file"] == pubs.loc[last + 1, "file"]
-    assert not set(pubs.loc[last + 1:, "file"]) & listing  # never listed again
+    assert not set(pubs.loc[last + 1 :, "file"]) & listing  # never listed again
     assert jackson["gone_after_file"] == jackson["last_file"]
-    assert pubs.loc[last, "published"] < pd.Timestamp("2025-12-30") and jackson["gone_from_published"] <= pd.Timestamp("2025-12-30 23:59")
+    assert pubs.loc[last, "published"] < pd.Timestamp("2025-12-30") and jackson["gone_from_published"] <= pd.Timestamp(
+        "2025-12-30 23:59"
+    )
     counties = history.match_counties("MINNESOTA", ["Jackson"])
     events = history.events_after(h, "MINNESOTA", counties, "2025-11-01")
     assert events.loc[events["support_type"] == WSO, ["event", "sheet"]].values.tolist() == [
-        ["removed", jackson["gone_from_label"]]]
+        ["removed", jackson["gone_from_label"]]
+    ]

@@ -51,8 +51,12 @@ def test_every_sheet_loads_without_losing_rows(path, every_sheet):
     if attrs["list"] == "participating":
         assert set(df["support_type"]) <= set(ice.SUPPORT_TYPES)
         blank = pd.isna(sheets.read_raw(data.fetch(path)).body.set_index("row").loc[df["row"], "signed_printed"])
-        assert (df["signed"].isna().to_numpy() == blank.to_numpy()).all(), "SIGNED is missing only where the cell is blank"
-        assert (df["signed"].isna() | (df["signed"].dt.date <= df["published"].dt.date)).all(), "signed after publication"
+        assert (df["signed"].isna().to_numpy() == blank.to_numpy()).all(), (
+            "SIGNED is missing only where the cell is blank"
+        )
+        assert (df["signed"].isna() | (df["signed"].dt.date <= df["published"].dt.date)).all(), (
+            "signed after publication"
+        )
     else:
         assert set(df["support_type"].dropna()) <= set(ice.SUPPORT_TYPES)
 
@@ -60,9 +64,14 @@ def test_every_sheet_loads_without_losing_rows(path, every_sheet):
 def test_every_sheet_has_the_tidy_columns_and_dtypes(every_sheet, article_sheet):
     for df in (every_sheet, article_sheet):
         assert list(df.columns) == list(ice.SCHEMA)
-        assert {c: str(t) for c, t in df.dtypes.items()} == {c: str(pd.Series(dtype=t).dtype) for c, t in ice.DTYPES.items()}
-    mn = every_sheet[(every_sheet["state"] == "MINNESOTA") & (every_sheet["published"] >= "2025-03-01")
-                     & (every_sheet["list"] == "participating")]
+        assert {c: str(t) for c, t in df.dtypes.items()} == {
+            c: str(pd.Series(dtype=t).dtype) for c, t in ice.DTYPES.items()
+        }
+    mn = every_sheet[
+        (every_sheet["state"] == "MINNESOTA")
+        & (every_sheet["published"] >= "2025-03-01")
+        & (every_sheet["list"] == "participating")
+    ]
     assert mn["county_fips"].notna().all(), "every Minnesota agreement is matched to a county"
 
 
@@ -95,7 +104,14 @@ def test_minnesota_counties(article_sheet):
     assert len(signed) == 8
     assert len(geo.state_counties("MINNESOTA")) == 87
     assert list(signed["county_name"].str.removesuffix(" County")) == [
-        "Cass", "Crow Wing", "Freeborn", "Itasca", "Jackson", "Kandiyohi", "Mille Lacs", "Sherburne"
+        "Cass",
+        "Crow Wing",
+        "Freeborn",
+        "Itasca",
+        "Jackson",
+        "Kandiyohi",
+        "Mille Lacs",
+        "Sherburne",
     ]
     crow_wing = signed.set_index("county_name").loc["Crow Wing County"]
     assert crow_wing["support_types"] == "Task Force Model; Warrant Service Officer"
@@ -116,21 +132,41 @@ def test_claims_reproduce_through_the_recorder(article_sheet, tmp_path):
     params = {"state": "MINNESOTA", "as_of": ARTICLE_DATE, "sheet": None}
     signed = ice.counties_with_agreements(article_sheet, "MINNESOTA")
     claims.record("mn_counties_signed", len(signed), params=params, store=store, claims=registry)
-    claims.record("mn_counties_total", len(geo.state_counties("MINNESOTA")), params=params, store=store, claims=registry)
+    claims.record(
+        "mn_counties_total", len(geo.state_counties("MINNESOTA")), params=params, store=store, claims=registry
+    )
     claims.record("mn_counties_named", list(signed["county_name"]), params=params, store=store, claims=registry)
-    for label, states in {"a": ["FLORIDA", "TEXAS"], "b": ["WISCONSIN", "IOWA", "NORTH DAKOTA", "SOUTH DAKOTA"]}.items():
+    for label, states in {
+        "a": ["FLORIDA", "TEXAS"],
+        "b": ["WISCONSIN", "IOWA", "NORTH DAKOTA", "SOUTH DAKOTA"],
+    }.items():
         total = int(ice.group_totals(article_sheet, {label: states})["agreements"].iloc[0])
-        recorded = claims.record_matching("02_regional_comparison", total, store=store, claims=registry,
-                                          params={"as_of": ARTICLE_DATE, "sheet": None, "states": states})
+        recorded = claims.record_matching(
+            "02_regional_comparison",
+            total,
+            store=store,
+            claims=registry,
+            params={"as_of": ARTICLE_DATE, "sheet": None, "states": states},
+        )
         assert len(recorded) == 1
     report = claims.build_report(registry, claims.load_recorded(store)).set_index("claim_id")
-    for cid in ("mn_counties_signed", "mn_counties_total", "mn_counties_named", "fl_tx_agreements", "upper_midwest_agreements"):
+    for cid in (
+        "mn_counties_signed",
+        "mn_counties_total",
+        "mn_counties_named",
+        "fl_tx_agreements",
+        "upper_midwest_agreements",
+    ):
         assert report.loc[cid, "verdict"] == "reproduced", cid
 
 
 def test_other_groups_record_nothing(tmp_path):
-    recorded = claims.record_matching("02_regional_comparison", 5, store=tmp_path / "r.csv",
-                                      params={"as_of": ARTICLE_DATE, "sheet": None, "states": ["OHIO"]})
+    recorded = claims.record_matching(
+        "02_regional_comparison",
+        5,
+        store=tmp_path / "r.csv",
+        params={"as_of": ARTICLE_DATE, "sheet": None, "states": ["OHIO"]},
+    )
     assert recorded == [] and not (tmp_path / "r.csv").exists()
 
 
@@ -147,8 +183,12 @@ def test_counting_units_on_a_small_table():
     )
     units = ice.count_units(df).set_index("state")
     assert units.loc["MINNESOTA"].to_dict() == {"agreements": 3, "agencies": 2, "counties": 1, "counties_any": 1}
-    assert ice.count_units(df, by=None).iloc[0].to_dict() == {"agreements": 4, "agencies": 3, "counties": 2,
-                                                              "counties_any": 2}
+    assert ice.count_units(df, by=None).iloc[0].to_dict() == {
+        "agreements": 4,
+        "agencies": 3,
+        "counties": 2,
+        "counties_any": 2,
+    }
     # with county_agency, a city's police places its county in counties_any only
     placed = df.assign(county_fips=["27035", "27035", "27071", "19001"], county_agency=[True, True, False, False])
     units = ice.count_units(placed).set_index("state")
@@ -174,7 +214,9 @@ def test_state_counts_cover_every_state_with_zeros(article_sheet):
 
 def test_missing_column_names_file_and_column(tmp_path):
     path = write_rows(tmp_path, [[h for h in HEADER if h != "SUPPORT TYPE"], GOOD_ROW[:4] + GOOD_ROW[5:]])
-    with pytest.raises(ice.SheetFormatError, match=r"participatingAgencies02162026am.xlsx.*missing column\(s\) \['SUPPORT TYPE'\]"):
+    with pytest.raises(
+        ice.SheetFormatError, match=r"participatingAgencies02162026am.xlsx.*missing column\(s\) \['SUPPORT TYPE'\]"
+    ):
         ice.load_sheet(path)
 
 
@@ -194,7 +236,16 @@ def test_blank_rows_and_header_rows_in_odd_places(tmp_path):
         GOOD_ROW,
         [],
         HEADER,  # a repeated header row is skipped
-        ["IOWA", "Polk County Sheriff's Office", "County", "Polk County", "Jail Enforcement Model ", date(2025, 5, 1), "link", None],
+        [
+            "IOWA",
+            "Polk County Sheriff's Office",
+            "County",
+            "Polk County",
+            "Jail Enforcement Model ",
+            date(2025, 5, 1),
+            "link",
+            None,
+        ],
         [None] * 8,
     ]
     df = ice.load_sheet(write_rows(tmp_path, rows))
@@ -206,7 +257,10 @@ def test_blank_rows_and_header_rows_in_odd_places(tmp_path):
 
 def test_unknown_support_type_names_the_row(tmp_path):
     bad = GOOD_ROW[:4] + ["Border Patrol Model"] + GOOD_ROW[5:]
-    with pytest.raises(ice.SheetFormatError, match=r"participatingAgencies02162026am.xlsx, row 3: unknown support type 'Border Patrol Model'"):
+    with pytest.raises(
+        ice.SheetFormatError,
+        match=r"participatingAgencies02162026am.xlsx, row 3: unknown support type 'Border Patrol Model'",
+    ):
         ice.load_sheet(write_rows(tmp_path, [HEADER, GOOD_ROW, bad]))
 
 
@@ -238,8 +292,14 @@ def test_row_without_state_is_an_error(tmp_path):
 
 def test_compare_totals_counts_both_sheets_with_the_same_helpers():
     def sheet(label, states):
-        return pd.DataFrame({"state": states, "agency": [f"A{i}" for i in range(len(states))],
-                             "county_fips": [None] * len(states), "published_label": label})
+        return pd.DataFrame(
+            {
+                "state": states,
+                "agency": [f"A{i}" for i in range(len(states))],
+                "county_fips": [None] * len(states),
+                "published_label": label,
+            }
+        )
 
     before = sheet("2025-10-31 pm", ["TEXAS", "TEXAS", "IOWA", "OHIO"])
     after = sheet("2025-12-30 am", ["TEXAS", "TEXAS", "TEXAS", "OHIO", "OHIO"])
@@ -258,13 +318,31 @@ def test_an_agreement_signed_after_publication_is_an_error(tmp_path):
     late = GOOD_ROW[:5] + [date(2026, 6, 1)] + GOOD_ROW[6:]
     with pytest.raises(ice.SheetFormatError) as err:
         ice.load_sheet(write_rows(tmp_path, [HEADER, GOOD_ROW, late]))
-    for words in ("participatingAgencies02162026am.xlsx", "row 3", "signed 2026-06-01", "sheet_names.csv", "signed_dates.csv"):
+    for words in (
+        "participatingAgencies02162026am.xlsx",
+        "row 3",
+        "signed 2026-06-01",
+        "sheet_names.csv",
+        "signed_dates.csv",
+    ):
         assert words in str(err.value)
 
 
 def test_a_misspelt_type_is_corrected_by_its_printed_value_for_any_agency(tmp_path):
-    rows = [HEADER, GOOD_ROW, ["IOWA", "Any Town Police Department", "Muncipality", "Polk County", "Task Force Model",
-                               date(2025, 5, 1), "link", None]]
+    rows = [
+        HEADER,
+        GOOD_ROW,
+        [
+            "IOWA",
+            "Any Town Police Department",
+            "Muncipality",
+            "Polk County",
+            "Task Force Model",
+            date(2025, 5, 1),
+            "link",
+            None,
+        ],
+    ]
     df = ice.load_sheet(write_rows(tmp_path, rows))
     assert df["agency_type"].tolist() == ["County", "Municipality"]
     assert df["county_match"].tolist() == ["exact", "exact"]  # every local agency is placed in its county
@@ -321,8 +399,23 @@ def test_the_cache_is_invalidated_when_bytes_loader_or_corrections_change(tmp_pa
     ice.load_sheet(path)
     assert calls == []  # unchanged: read from the cache
     # new bytes under the same name: a new sha256, parsed again, and the new rows are seen
-    write_rows(tmp_path, [HEADER, GOOD_ROW, ["IOWA", "Polk County Sheriff's Office", "County", "Polk County",
-                                         "Jail Enforcement Model", date(2025, 5, 1), "link", None]])
+    write_rows(
+        tmp_path,
+        [
+            HEADER,
+            GOOD_ROW,
+            [
+                "IOWA",
+                "Polk County Sheriff's Office",
+                "County",
+                "Polk County",
+                "Jail Enforcement Model",
+                date(2025, 5, 1),
+                "link",
+                None,
+            ],
+        ],
+    )
     assert len(ice.load_sheet(path)) == len(first) + 1 and len(calls) == 1
     # a new loader version: a new key
     key = ice.cache_key()
@@ -377,7 +470,11 @@ DIFFERENT_AGENCIES = [
     ("TEXAS", "Harris County Constable Precinct 4", "Harris County Constable Precinct 5"),
     ("FLORIDA", "Melbourne Police Department", "West Melbourne Police Department"),
     ("FLORIDA", "Palm Beach County Sheriff's Office", "Palm Beach Police Department"),
-    ("FLORIDA", "Florida Department of Financial Services", "Florida Department of Financial Services, Criminal Investigation Division"),
+    (
+        "FLORIDA",
+        "Florida Department of Financial Services",
+        "Florida Department of Financial Services, Criminal Investigation Division",
+    ),
     ("MINNESOTA", "Cass County Sheriff's Office", "Cass County Attorney's Office"),
     ("ALABAMA", "Department of Corrections", "Alaska Department of Corrections"),  # corrections are per state
 ]
@@ -394,12 +491,19 @@ def test_different_agencies_stay_apart(state, a, b):
 
 
 def test_agencies_are_counted_once_whatever_the_name_variant():
-    df = pd.DataFrame({
-        "state": ["WISCONSIN", "WISCONSIN", "TEXAS", "TEXAS", "TEXAS"],
-        "agency": ["Waukesha County Sheriff's Department", "Waukesha County Sheriff's Office",
-                   "Walker County Sheriff’s Department", "Walker County Sheriff's Office", "Walker Police Department"],
-        "county_fips": ["55133", "55133", "48471", "48471", None],
-    })
+    df = pd.DataFrame(
+        {
+            "state": ["WISCONSIN", "WISCONSIN", "TEXAS", "TEXAS", "TEXAS"],
+            "agency": [
+                "Waukesha County Sheriff's Department",
+                "Waukesha County Sheriff's Office",
+                "Walker County Sheriff’s Department",
+                "Walker County Sheriff's Office",
+                "Walker Police Department",
+            ],
+            "county_fips": ["55133", "55133", "48471", "48471", None],
+        }
+    )
     units = ice.count_units(df).set_index("state")["agencies"].to_dict()
     assert units == {"TEXAS": 2, "WISCONSIN": 1}
 
@@ -416,10 +520,15 @@ def test_every_agency_name_correction_names_printed_and_canonical_names_of_real_
 def test_agency_keys_on_real_sheets_merge_only_name_variants(every_sheet):
     """On any one sheet, two rows with the same agency key and support type are rare and listed here."""
     participating = every_sheet[every_sheet["list"] == "participating"]
-    repeated = participating[participating.duplicated(["source_file", "state", "agency_key", "support_type"], keep=False)]
+    repeated = participating[
+        participating.duplicated(["source_file", "state", "agency_key", "support_type"], keep=False)
+    ]
     assert set(repeated["agency"]) <= {  # ICE listing one agreement twice (agency_names.csv gives the reasons)
-        "Fort Walton Beach Police Department", "St. Cloud Police Department", "City of St. Cloud Police Department",
-        "Zephyrhills Police Department", "City of Zephyrhills Police Department",
+        "Fort Walton Beach Police Department",
+        "St. Cloud Police Department",
+        "City of St. Cloud Police Department",
+        "Zephyrhills Police Department",
+        "City of Zephyrhills Police Department",
     }
 
 
@@ -431,15 +540,20 @@ def _row(state, agency, agency_type, county, support="Task Force Model", signed=
 
 
 def test_every_local_agency_is_placed_in_its_county_by_the_same_rules(tmp_path):
-    rows = [HEADER,
-            _row("MINNESOTA", "Cass County Sheriff's Office", "County", "Cass County"),
-            _row("MINNESOTA", "International Falls Police Department", "Municipality", "Koochiching County"),
-            _row("MINNESOTA", "Minnesota State Patrol", "State Agency", "Ramsey County"),
-            _row("TEXAS", "New Berlin Marshal's Office", "Municipality", "Guadalupe Conty"),
-            _row("TEXAS", "Marlin Police Department", "Municipality", "Fall County"),
-            _row("TEXAS", "Nixon Police Department", "Municipality", None)]
+    rows = [
+        HEADER,
+        _row("MINNESOTA", "Cass County Sheriff's Office", "County", "Cass County"),
+        _row("MINNESOTA", "International Falls Police Department", "Municipality", "Koochiching County"),
+        _row("MINNESOTA", "Minnesota State Patrol", "State Agency", "Ramsey County"),
+        _row("TEXAS", "New Berlin Marshal's Office", "Municipality", "Guadalupe Conty"),
+        _row("TEXAS", "Marlin Police Department", "Municipality", "Fall County"),
+        _row("TEXAS", "Nixon Police Department", "Municipality", None),
+    ]
     df = ice.load_sheet(write_rows(tmp_path, rows)).set_index("agency")
-    assert df.loc["International Falls Police Department", ["county_fips", "county_match"]].tolist() == ["27071", "exact"]
+    assert df.loc["International Falls Police Department", ["county_fips", "county_match"]].tolist() == [
+        "27071",
+        "exact",
+    ]
     assert df.loc["New Berlin Marshal's Office", ["county_fips", "county_match"]].tolist() == ["48187", "correction"]
     assert df.loc["Marlin Police Department", "county_name"] == "Falls County"
     # a state agency serves the whole state: the county it prints is kept as printed, not used
@@ -448,9 +562,13 @@ def test_every_local_agency_is_placed_in_its_county_by_the_same_rules(tmp_path):
     assert df.loc["Minnesota State Patrol", "county_match"] == "state agency"
     assert df.loc["Nixon Police Department", "county_match"] == "no county printed"
     assert df["county_agency"].to_dict() == {
-        "Cass County Sheriff's Office": True, "International Falls Police Department": False,
-        "Minnesota State Patrol": False, "New Berlin Marshal's Office": False, "Marlin Police Department": False,
-        "Nixon Police Department": False}
+        "Cass County Sheriff's Office": True,
+        "International Falls Police Department": False,
+        "Minnesota State Patrol": False,
+        "New Berlin Marshal's Office": False,
+        "Marlin Police Department": False,
+        "Nixon Police Department": False,
+    }
     units = ice.count_units(df.reset_index()).set_index("state")
     assert units.loc["MINNESOTA", ["counties", "counties_any"]].tolist() == [1, 2]
     assert units.loc["TEXAS", ["counties", "counties_any"]].tolist() == [0, 2]
@@ -459,13 +577,32 @@ def test_every_local_agency_is_placed_in_its_county_by_the_same_rules(tmp_path):
 
 UNMATCHED_COUNTIES = [
     # (id, row, words the error must hold) - issue 13 item 3 and issue 12 part 1
-    ("county-agency-Itaska", _row("MINNESOTA", "Itasca County Sheriff's Office", "County", "Itaska County"),
-     ["row 3", "county 'Itaska County' matches no county of Minnesota", "Itasca County Sheriff's Office",
-      "data/corrections/county_names.csv", "empty county_fips"]),
-    ("municipal-misspelt", _row("TEXAS", "Seguin Police Department", "Municipality", "Guadalupe Cnty"),
-     ["row 3", "'Guadalupe Cnty' matches no county of Texas", "TYPE Municipality", "data/corrections/county_names.csv"]),
-    ("county-agency-name-only", _row("GEORGIA", "Nowhere County Sheriff's Office", "County", None),
-     ["row 3", "the agency's name, \"Nowhere County Sheriff's Office\"", "data/corrections/county_names.csv"]),
+    (
+        "county-agency-Itaska",
+        _row("MINNESOTA", "Itasca County Sheriff's Office", "County", "Itaska County"),
+        [
+            "row 3",
+            "county 'Itaska County' matches no county of Minnesota",
+            "Itasca County Sheriff's Office",
+            "data/corrections/county_names.csv",
+            "empty county_fips",
+        ],
+    ),
+    (
+        "municipal-misspelt",
+        _row("TEXAS", "Seguin Police Department", "Municipality", "Guadalupe Cnty"),
+        [
+            "row 3",
+            "'Guadalupe Cnty' matches no county of Texas",
+            "TYPE Municipality",
+            "data/corrections/county_names.csv",
+        ],
+    ),
+    (
+        "county-agency-name-only",
+        _row("GEORGIA", "Nowhere County Sheriff's Office", "County", None),
+        ["row 3", "the agency's name, \"Nowhere County Sheriff's Office\"", "data/corrections/county_names.csv"],
+    ),
 ]
 
 
@@ -492,7 +629,9 @@ CONSTABLES = [
 ]
 
 
-@pytest.mark.parametrize(("state", "agency", "ice_type", "county", "expected"), CONSTABLES, ids=[c[1] for c in CONSTABLES])
+@pytest.mark.parametrize(
+    ("state", "agency", "ice_type", "county", "expected"), CONSTABLES, ids=[c[1] for c in CONSTABLES]
+)
 def test_constables_go_by_their_name_not_by_ices_type(state, agency, ice_type, county, expected, tmp_path):
     df = ice.load_sheet(write_rows(tmp_path, [HEADER, _row(state, agency, ice_type, county)]))
     assert df["county_agency"].tolist() == [expected]
@@ -507,7 +646,9 @@ def test_a_type_other_sheets_contradict_is_corrected_for_that_agency(tmp_path):
 
 
 def test_a_place_without_census_counties_keeps_its_rows_unplaced(tmp_path):
-    df = ice.load_sheet(write_rows(tmp_path, [HEADER, _row("GUAM", "Guam Police Department", "Municipality", "Hagatna")]))
+    df = ice.load_sheet(
+        write_rows(tmp_path, [HEADER, _row("GUAM", "Guam Police Department", "Municipality", "Hagatna")])
+    )
     assert df[["county_fips", "county_match"]].iloc[0].isna().tolist() == [True, False]
     assert df["county_match"].iloc[0] == "no Census counties"
 
@@ -519,8 +660,9 @@ def test_placement_holds_on_every_registered_sheet(every_sheet):
     state_rows = every_sheet["agency_type"] == "State"
     assert (every_sheet.loc[state_rows, "county_match"] == "state agency").all()
     assert not every_sheet.loc[state_rows, "county_agency"].any()
-    assert every_sheet["county_fips"].str[:2].eq(every_sheet["state_fips"]).where(placed, True).all(), \
+    assert every_sheet["county_fips"].str[:2].eq(every_sheet["state_fips"]).where(placed, True).all(), (
         "a county is always one of the row's state"
+    )
     units = ice.count_units(every_sheet, by=["source_file", "state"])
     assert (units["counties"] <= units["counties_any"]).all()
 
@@ -539,11 +681,18 @@ def test_the_article_sheet_by_both_units(article_sheet):
 
 def test_compare_totals_adds_the_chosen_state():
     def sheet(label, states):
-        return pd.DataFrame({"state": states, "agency": [f"A{i}" for i in range(len(states))],
-                             "county_fips": [None] * len(states), "published_label": label})
+        return pd.DataFrame(
+            {
+                "state": states,
+                "agency": [f"A{i}" for i in range(len(states))],
+                "county_fips": [None] * len(states),
+                "published_label": label,
+            }
+        )
 
-    table = ice.compare_totals(sheet("a", ["TEXAS", "IOWA"]), sheet("b", ["TEXAS", "TEXAS"]), {"Iowa": ["IOWA"]},
-                               state="TEXAS")
+    table = ice.compare_totals(
+        sheet("a", ["TEXAS", "IOWA"]), sheet("b", ["TEXAS", "TEXAS"]), {"Iowa": ["IOWA"]}, state="TEXAS"
+    )
     assert table["area"].tolist() == ["Nationwide", "Texas", "Iowa"]
     assert table["change"].tolist() == [0, 1, -1]
     clash = ice.compare_totals(sheet("a", ["TEXAS"]), sheet("b", ["TEXAS"]), {"Texas": ["TEXAS"]}, state="TEXAS")
@@ -551,10 +700,26 @@ def test_compare_totals_adds_the_chosen_state():
 
 
 def test_a_row_printed_under_another_state_moves_only_by_its_keyed_correction(tmp_path):
-    crow_wing = ["MASSACHUSETTS", "Crow Wing County Sheriff's Office", "County", None, "Warrant Service Officer",
-                 date(2025, 3, 26), "link", None]
-    barnstable = ["MASSACHUSETTS", "Barnstable County Sheriff's Office", "County", "Barnstable County",
-                  "Jail Enforcement Model", date(2025, 3, 26), "link", None]
+    crow_wing = [
+        "MASSACHUSETTS",
+        "Crow Wing County Sheriff's Office",
+        "County",
+        None,
+        "Warrant Service Officer",
+        date(2025, 3, 26),
+        "link",
+        None,
+    ]
+    barnstable = [
+        "MASSACHUSETTS",
+        "Barnstable County Sheriff's Office",
+        "County",
+        "Barnstable County",
+        "Jail Enforcement Model",
+        date(2025, 3, 26),
+        "link",
+        None,
+    ]
     df = ice.load_sheet(write_rows(tmp_path, [HEADER, crow_wing, barnstable])).set_index("agency")
     moved = df.loc["Crow Wing County Sheriff's Office"]
     assert (moved["state"], moved["county_name"], moved["county_agency"]) == ("MINNESOTA", "Crow Wing County", True)

@@ -124,7 +124,12 @@ def test_unknown_parameters_are_refused(tmp_path):
 
 
 def test_parameter_names_are_read_from_the_tagged_cell():
-    assert notebooks.parameter_names(paths.NOTEBOOKS / "01_state_counties.ipynb") == {"state", "as_of", "sheet", "baseline_as_of"}
+    assert notebooks.parameter_names(paths.NOTEBOOKS / "01_state_counties.ipynb") == {
+        "state",
+        "as_of",
+        "sheet",
+        "baseline_as_of",
+    }
 
 
 # ---------------------------------------------------------------- values from the command line

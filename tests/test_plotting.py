@@ -57,8 +57,11 @@ def assert_no_overlap_inside(fig, ax, texts) -> None:
         pairs = [(texts[i].get_text(), texts[j].get_text()) for i, j in zip(*np.nonzero(hit))]
         assert not pairs, f"overlapping labels at {dpi} dpi: {pairs[:5]}"
         frame = ax.get_window_extent(renderer)
-        out = [t.get_text() for t, x in zip(texts, b)
-               if x[0] < frame.x0 - 0.5 or x[1] < frame.y0 - 0.5 or x[2] > frame.x1 + 0.5 or x[3] > frame.y1 + 0.5]
+        out = [
+            t.get_text()
+            for t, x in zip(texts, b)
+            if x[0] < frame.x0 - 0.5 or x[1] < frame.y0 - 0.5 or x[2] > frame.x1 + 0.5 or x[3] > frame.y1 + 0.5
+        ]
         assert not out, f"labels leaving the axes at {dpi} dpi: {out}"
     fig.set_dpi(100)
 
@@ -67,8 +70,13 @@ def draw(state: str, labelled, kinds) -> tuple[plt.Figure, plt.Axes, plotting.Co
     plotting.use_style()
     fig, ax = plt.subplots()
     names = short_names(state)
-    result = plotting.county_map(ax, geo.county_shapes(state), kinds, {f: names[f] for f in labelled},
-                                 title=plotting.county_map_title(geo.state_info(state)["name"], 1, len(names)))
+    result = plotting.county_map(
+        ax,
+        geo.county_shapes(state),
+        kinds,
+        {f: names[f] for f in labelled},
+        title=plotting.county_map_title(geo.state_info(state)["name"], 1, len(names)),
+    )
     return fig, ax, result
 
 
@@ -142,8 +150,11 @@ def test_legend_counts_each_kind():
     n_signed = sum(k == COUNTY_AGENCY for k in kinds.values())
     n_other = len(kinds) - n_signed
     assert result.counts == {COUNTY_AGENCY: n_signed, OTHER_AGENCY: n_other, "no agreement": 72 - len(kinds)}
-    assert legend == [f"County agency signed: {n_signed} counties", f"Other agency only: {n_other} counties",
-                      f"No agreement: {72 - len(kinds)} counties"]
+    assert legend == [
+        f"County agency signed: {n_signed} counties",
+        f"Other agency only: {n_other} counties",
+        f"No agreement: {72 - len(kinds)} counties",
+    ]
 
 
 def test_one_kind_shortcut_and_singular_legend():
@@ -186,21 +197,63 @@ def test_alaska_is_drawn_in_one_piece():
         ("Iowa", 0, 99, None, None, "None of Iowa's 99 counties has a county agency with a 287(g) agreement"),
         ("Iowa", 1, 99, None, None, "1 of Iowa's 99 counties has a county agency with a 287(g) agreement"),
         ("Minnesota", 8, 87, None, None, "8 of Minnesota's 87 counties have a county agency with a 287(g) agreement"),
-        ("Iowa", 0, 99, 1, None,
-         "None of Iowa's 99 counties has a county agency with a 287(g) agreement; 1 has one through another agency"),
-        ("Iowa", 0, 99, 2, None,
-         "None of Iowa's 99 counties has a county agency with a 287(g) agreement; 2 have one through another agency"),
-        ("Minnesota", 8, 87, 9, None,
-         ("8 of Minnesota's 87 counties have a county agency with a 287(g) agreement; "
-          "1 more has one through another agency")),
-        ("Texas", 146, 254, 158, "2025-10-31 pm",
-         ("146 of Texas's 254 counties have a county agency with a 287(g) agreement; "
-          "12 more have one through another agency\nICE's sheet published 2025-10-31 pm")),
-        ("Minnesota", 8, 87, 8, None,
-         "8 of Minnesota's 87 counties have a county agency with a 287(g) agreement; no other agency adds a county"),
-        ("District of Columbia", 1, 1, None, "2026-05-18 am",
-         ("1 of District of Columbia's 1 county has a county agency with a 287(g) agreement\n"
-          "ICE's sheet published 2026-05-18 am")),
+        (
+            "Iowa",
+            0,
+            99,
+            1,
+            None,
+            "None of Iowa's 99 counties has a county agency with a 287(g) agreement; 1 has one through another agency",
+        ),
+        (
+            "Iowa",
+            0,
+            99,
+            2,
+            None,
+            "None of Iowa's 99 counties has a county agency with a 287(g) agreement; 2 have one through another agency",
+        ),
+        (
+            "Minnesota",
+            8,
+            87,
+            9,
+            None,
+            (
+                "8 of Minnesota's 87 counties have a county agency with a 287(g) agreement; "
+                "1 more has one through another agency"
+            ),
+        ),
+        (
+            "Texas",
+            146,
+            254,
+            158,
+            "2025-10-31 pm",
+            (
+                "146 of Texas's 254 counties have a county agency with a 287(g) agreement; "
+                "12 more have one through another agency\nICE's sheet published 2025-10-31 pm"
+            ),
+        ),
+        (
+            "Minnesota",
+            8,
+            87,
+            8,
+            None,
+            "8 of Minnesota's 87 counties have a county agency with a 287(g) agreement; no other agency adds a county",
+        ),
+        (
+            "District of Columbia",
+            1,
+            1,
+            None,
+            "2026-05-18 am",
+            (
+                "1 of District of Columbia's 1 county has a county agency with a 287(g) agreement\n"
+                "ICE's sheet published 2026-05-18 am"
+            ),
+        ),
     ],
 )
 def test_map_title_grammar(state, n_signed, n_total, n_any, published, expected):
@@ -272,8 +325,10 @@ def test_wrap_to_width_balances_lines():
 
 # --------------------------------------------------------------------------- ranked bars
 
-GROUPS = {"Florida and Texas": ["FLORIDA", "TEXAS"],
-          "Wisconsin, Iowa and the Dakotas": ["WISCONSIN", "IOWA", "NORTH DAKOTA", "SOUTH DAKOTA"]}
+GROUPS = {
+    "Florida and Texas": ["FLORIDA", "TEXAS"],
+    "Wisconsin, Iowa and the Dakotas": ["WISCONSIN", "IOWA", "NORTH DAKOTA", "SOUTH DAKOTA"],
+}
 
 
 @lru_cache(maxsize=1)

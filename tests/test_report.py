@@ -241,7 +241,8 @@ def test_report_in_headless_chromium(built, loopback_server, browser):
 
     # the notebook to follow: 01_state_counties when its page has figures, else the first that has some
     with_figures = [
-        p.stem for p in sorted(built.glob("[0-9][0-9]_*.html"))
+        p.stem
+        for p in sorted(built.glob("[0-9][0-9]_*.html"))
         if re.search(r'<img[^>]*src="data:image/png;base64', p.read_text(encoding="utf-8"))
     ]
     assert with_figures, "no notebook has an embedded figure"

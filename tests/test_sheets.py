@@ -36,11 +36,24 @@ NAMES = [
     ("participatingAgencies11122025.xlsx", datetime(2025, 11, 12), "2025-11-12", "ice name"),
     ("participatingAgencies06112025pm copy.xlsx", datetime(2025, 6, 11, 16), "2025-06-11 pm (copy)", "ice name"),
     ("participatingAgencies10312025pm (1).xlsx", datetime(2025, 10, 31, 16), "2025-10-31 pm (copy)", "ice name"),
-    ("pendingAgencies_20250222.xlsx", datetime(2025, 2, 22), "2025-02-22 capture (upper bound)", "capture time (upper bound)"),
-    ("ParticipatingEntities-20250131031421.xlsx", datetime(2025, 1, 31, 3, 14, 21),
-     "2025-01-31 03:14 capture (upper bound)", "capture time (upper bound)"),
-    ("participatingAgencies-20250317231040.xlsx", datetime(2025, 3, 17, 23, 10, 40),
-     "2025-03-17 23:10 capture (upper bound)", "capture time (upper bound)"),
+    (
+        "pendingAgencies_20250222.xlsx",
+        datetime(2025, 2, 22),
+        "2025-02-22 capture (upper bound)",
+        "capture time (upper bound)",
+    ),
+    (
+        "ParticipatingEntities-20250131031421.xlsx",
+        datetime(2025, 1, 31, 3, 14, 21),
+        "2025-01-31 03:14 capture (upper bound)",
+        "capture time (upper bound)",
+    ),
+    (
+        "participatingAgencies-20250317231040.xlsx",
+        datetime(2025, 3, 17, 23, 10, 40),
+        "2025-03-17 23:10 capture (upper bound)",
+        "capture time (upper bound)",
+    ),
 ]
 
 
@@ -116,8 +129,11 @@ def test_catalogue_lists_every_registered_sheet_once_per_name(published, registr
     assert list(published.columns) == sheets.CATALOGUE_COLUMNS
     assert published["published"].is_monotonic_increasing
     assert set(published["published_kind"]) == set(sheets.PUBLISHED_KINDS)
-    assert (published["published_kind"] == "capture time (upper bound)").eq(
-        published["label"].str.contains("capture (upper bound)", regex=False)).all()
+    assert (
+        (published["published_kind"] == "capture time (upper bound)")
+        .eq(published["label"].str.contains("capture (upper bound)", regex=False))
+        .all()
+    )
     archive = [p for p in ice_paths if p.startswith(sheets.ARCHIVE_FOLDER)]
     assert len(archive) == 274 and len({registry[p].sha256 for p in archive}) == 186
 
@@ -131,7 +147,8 @@ def test_same_name_with_different_bytes_is_an_error(registry):
     fake = dict(registry)
     entry = registry[ARTICLE_SHEET]
     fake["ice-287g/archive-2025/participatingAgencies10312025pm.xlsx"] = data.Entry(
-        **{**entry.__dict__, "path": "ice-287g/archive-2025/participatingAgencies10312025pm.xlsx", "sha256": "1" * 64})
+        **{**entry.__dict__, "path": "ice-287g/archive-2025/participatingAgencies10312025pm.xlsx", "sha256": "1" * 64}
+    )
     with pytest.raises(data.RegistryError, match="participatingAgencies10312025pm.xlsx.*different bytes"):
         sheets.catalogue(registry=fake)
 
@@ -191,7 +208,11 @@ def test_as_of_selection_with_capture_times_and_corrected_names(published):
 def test_sheet_choice_says_which_sheet_and_how_old():
     choice = sheets.choose_sheet(None, ARTICLE_DATE)
     assert (choice.file, choice.chosen_by, choice.age_days, choice.registry_path) == (
-        "participatingAgencies10312025pm.xlsx", "as_of", 1, ARTICLE_SHEET)
+        "participatingAgencies10312025pm.xlsx",
+        "as_of",
+        1,
+        ARTICLE_SHEET,
+    )
     assert choice.sentence == (
         "participatingAgencies10312025pm.xlsx (published 2025-10-31 pm), the latest participating sheet published "
         "on or before as_of 2025-11-01; 1 day older than as_of."
@@ -204,8 +225,9 @@ def test_sheet_choice_says_which_sheet_and_how_old():
     # how a sentence opens with the sheet (issue 12 part 4): the publication, never the file name
     assert choice.on_sheet == "On ICE's sheet published 2025-10-31 pm, in force on 2025-11-01"
     assert named.on_sheet == "On ICE's sheet published 2025-11-04 pm"
-    assert capture.on_sheet == ("On ICE's sheet captured 2025-01-07 02:18 (published on or before then), "
-                                "in force on 2025-01-10")
+    assert capture.on_sheet == (
+        "On ICE's sheet captured 2025-01-07 02:18 (published on or before then), in force on 2025-01-10"
+    )
 
 
 def test_a_sheet_much_older_than_as_of_is_warned_about():
@@ -216,8 +238,12 @@ def test_a_sheet_much_older_than_as_of_is_warned_about():
 
 def test_sheet_parameter_names_a_registered_file():
     assert sheets.resolve_sheet("participatingAgencies11042025pm.xlsx", ARTICLE_DATE).name == (
-        "participatingAgencies11042025pm.xlsx")
-    with pytest.raises(data.UnknownRawFileError, match="(?i)no such file.*nearest registered names: participatingAgencies11042025pm.xlsx"):
+        "participatingAgencies11042025pm.xlsx"
+    )
+    with pytest.raises(
+        data.UnknownRawFileError,
+        match="(?i)no such file.*nearest registered names: participatingAgencies11042025pm.xlsx",
+    ):
         sheets.resolve_sheet("participatingAgencies11042025", ARTICLE_DATE)
 
 
@@ -279,14 +305,26 @@ def test_hyperlinks_are_read_whatever_the_attribute_order(tmp_path):
     wb.active["G3"].hyperlink = "https://www.ice.gov/doclib/287gMOA/b.pdf?x=1&y=2"
     wb.save(path)
     assert sheets._hyperlinks(path, wb.active.title) == {
-        "G2": "https://www.ice.gov/doclib/287gMOA/a.pdf", "G3": "https://www.ice.gov/doclib/287gMOA/b.pdf?x=1&y=2"}
+        "G2": "https://www.ice.gov/doclib/287gMOA/a.pdf",
+        "G3": "https://www.ice.gov/doclib/287gMOA/b.pdf?x=1&y=2",
+    }
     assert list(sheets.read_raw(path).cells["moa_url"]) == [
-        "https://www.ice.gov/doclib/287gMOA/a.pdf", "https://www.ice.gov/doclib/287gMOA/b.pdf?x=1&y=2"]
+        "https://www.ice.gov/doclib/287gMOA/a.pdf",
+        "https://www.ice.gov/doclib/287gMOA/b.pdf?x=1&y=2",
+    ]
 
 
 def test_clean_link_unwraps_pasted_wrappers():
-    assert sheets.clean_link("https://gcc02.safelinks.protection.outlook.com/?url=https%3A%2F%2Fwww.ice.gov%2Fdoclib%2Fa.pdf&data=05") == "https://www.ice.gov/doclib/a.pdf"
-    assert sheets.clean_link("chrome-extension://efaidnbmnnnibpcajpcglclefindmkaj/https:/www.ice.gov/doclib/b.pdf") == "https://www.ice.gov/doclib/b.pdf"
+    assert (
+        sheets.clean_link(
+            "https://gcc02.safelinks.protection.outlook.com/?url=https%3A%2F%2Fwww.ice.gov%2Fdoclib%2Fa.pdf&data=05"
+        )
+        == "https://www.ice.gov/doclib/a.pdf"
+    )
+    assert (
+        sheets.clean_link("chrome-extension://efaidnbmnnnibpcajpcglclefindmkaj/https:/www.ice.gov/doclib/b.pdf")
+        == "https://www.ice.gov/doclib/b.pdf"
+    )
     assert sheets.clean_link("https://www.ice.gov/doclib/c.pdf") == "https://www.ice.gov/doclib/c.pdf"
     assert sheets.clean_link(None) is None
 
@@ -307,9 +345,12 @@ def test_layout_rule_dates_are_the_first_registered_sheets_carrying_each_column(
     """COLUMNS_SINCE is not typed from memory: each date is the first registered sheet of that list with the column."""
     table = ice.load_sheets(sheets.catalogue("all")["path"])
     first: dict[str, dict[str, datetime]] = {"participating": {}, "pending": {}}
-    for attrs, when in zip(table.attrs["sheets"],
-                           table.groupby("source_file", sort=False)["published"].first().reindex(
-                               [a["file"] for a in table.attrs["sheets"]])):
+    for attrs, when in zip(
+        table.attrs["sheets"],
+        table.groupby("source_file", sort=False)["published"]
+        .first()
+        .reindex([a["file"] for a in table.attrs["sheets"]]),
+    ):
         for column in attrs["header"]:
             first[attrs["list"]].setdefault(column, when.to_pydatetime())
             first[attrs["list"]][column] = min(first[attrs["list"]][column], when.to_pydatetime())
@@ -320,10 +361,18 @@ def test_layout_rule_dates_are_the_first_registered_sheets_carrying_each_column(
 
 def test_a_sheet_that_loses_a_column_is_an_error():
     with pytest.raises(sheets.SheetFormatError, match=r"missing column\(s\) \['COUNTY'\].*2025-03-17"):
-        sheets.check_layout(["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "SUPPORT TYPE", "SIGNED", "MOA", "ADDENDUM"],
-                            "participating", datetime(2026, 2, 1), "participatingAgencies02012026am.xlsx")
-    sheets.check_layout(["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "SUPPORT TYPE", "SIGNED", "MOA"],
-                        "participating", datetime(2025, 3, 7, 9), "participatingAgencies03072025am.xlsx")
+        sheets.check_layout(
+            ["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "SUPPORT TYPE", "SIGNED", "MOA", "ADDENDUM"],
+            "participating",
+            datetime(2026, 2, 1),
+            "participatingAgencies02012026am.xlsx",
+        )
+    sheets.check_layout(
+        ["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "SUPPORT TYPE", "SIGNED", "MOA"],
+        "participating",
+        datetime(2025, 3, 7, 9),
+        "participatingAgencies03072025am.xlsx",
+    )
 
 
 def test_parse_as_of_names_the_parameter():

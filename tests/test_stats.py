@@ -64,7 +64,12 @@ def test_bootstrap_bad_inputs(x, y, reps, match):
 
 @pytest.mark.parametrize(
     "rho,p,words",
-    [(0.5, 0.01, "rise with"), (-0.5, 0.01, "fall with"), (0.5, 0.05, "show no clear link to"), (-0.9, 0.2, "show no clear link to")],
+    [
+        (0.5, 0.01, "rise with"),
+        (-0.5, 0.01, "fall with"),
+        (0.5, 0.05, "show no clear link to"),
+        (-0.9, 0.2, "show no clear link to"),
+    ],
 )
 def test_direction_words_follow_the_rule(rho, p, words):
     assert stats.direction(stats.Correlation(rho, p, 51)) == words
@@ -120,14 +125,25 @@ def _simulated(n: int = 400, seed: int = 1, alpha: float = TRUE_ALPHA) -> pd.Dat
     fb = rng.uniform(0.02, 0.25, n)
     pop = np.exp(rng.normal(15, 1.0, n)).round()
     t, f = (trump - 0.5) / 0.1, (fb - 0.10) / 0.1
-    log_rate = np.log(2e-6) + np.log(TRUE_IRR["trump"]) * t + np.log(TRUE_IRR["foreign_born"]) * f \
+    log_rate = (
+        np.log(2e-6)
+        + np.log(TRUE_IRR["trump"]) * t
+        + np.log(TRUE_IRR["foreign_born"]) * f
         + np.log(TRUE_IRR["trump_x_foreign_born"]) * t * f
+    )
     mu = pop * np.exp(log_rate)
     # NB2 as a gamma-Poisson mixture: variance mu + alpha * mu^2
     counts = rng.poisson(mu * rng.gamma(1 / alpha, alpha, n))
-    return pd.DataFrame({"state": [f"S{i:03d}" for i in range(n)], "agreements": counts, "population": pop,
-                         "trump_share": trump, "foreign_born_share": fb,
-                         "agreements_per_million": counts / pop * 1e6})
+    return pd.DataFrame(
+        {
+            "state": [f"S{i:03d}" for i in range(n)],
+            "agreements": counts,
+            "population": pop,
+            "trump_share": trump,
+            "foreign_born_share": fb,
+            "agreements_per_million": counts / pop * 1e6,
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -191,17 +207,32 @@ def _good(n: int = 12) -> pd.DataFrame:
         (lambda d: d.assign(population=d["population"].where(d.index != 3, 0)), r"population must be positive.*S003"),
         (lambda d: d.assign(population=d["population"].where(d.index != 2, -5)), r"population must be positive.*S002"),
         (lambda d: d.assign(trump_share=d["trump_share"].where(d.index != 5)), r"trump_share is missing.*S005"),
-        (lambda d: d.assign(foreign_born_share=d["foreign_born_share"].where(d.index != 1)), r"foreign_born_share is missing.*S001"),
-        (lambda d: d.assign(foreign_born_share=d["foreign_born_share"].where(d.index != 0, 12.5)), r"between 0 and 1.*S000"),
+        (
+            lambda d: d.assign(foreign_born_share=d["foreign_born_share"].where(d.index != 1)),
+            r"foreign_born_share is missing.*S001",
+        ),
+        (
+            lambda d: d.assign(foreign_born_share=d["foreign_born_share"].where(d.index != 0, 12.5)),
+            r"between 0 and 1.*S000",
+        ),
         (lambda d: d.head(1), r"at least 10 states.*S000"),
         (lambda d: d.assign(agreements=0), "every state has 0 agreements"),
         (lambda d: d.assign(agreements=d["agreements"].where(d.index != 4, -1)), r"whole numbers >= 0.*S004"),
         (lambda d: d.assign(agreements=d["agreements"].astype(float).where(d.index != 6, 2.5)), r"whole numbers.*S006"),
         (lambda d: d.drop(columns=["population"]), r"lacks column\(s\) \['population'\]"),
     ],
-    ids=["zero population", "negative population", "missing Trump share", "missing foreign-born share",
-         "share as a percentage", "a single state", "all-zero counts", "negative count", "fractional count",
-         "no population column"],
+    ids=[
+        "zero population",
+        "negative population",
+        "missing Trump share",
+        "missing foreign-born share",
+        "share as a percentage",
+        "a single state",
+        "all-zero counts",
+        "negative count",
+        "fractional count",
+        "no population column",
+    ],
 )
 @pytest.mark.parametrize("fit", [stats.fit_negative_binomial, stats.fit_poisson_robust], ids=["nb", "poisson"])
 def test_bad_inputs_raise_naming_the_state(change, match, fit):
@@ -248,11 +279,15 @@ def test_two_by_two_gives_median_and_pooled_rates():
 
 def _fit(trump: tuple[float, float], inter: tuple[float, float], n: int = 51) -> stats.CountFit:
     """A fit whose Trump and interaction ratios have the given intervals."""
+
     def term(name, ci):
         return stats.Term(name, (ci[0] * ci[1]) ** 0.5, ci[0], ci[1], 0.01 if ci[0] > 1 else 0.5)
 
-    terms = {"trump": term("trump", trump), "foreign_born": term("foreign_born", (0.5, 1.5)),
-             "trump_x_foreign_born": term("trump_x_foreign_born", inter)}
+    terms = {
+        "trump": term("trump", trump),
+        "foreign_born": term("foreign_born", (0.5, 1.5)),
+        "trump_x_foreign_born": term("trump_x_foreign_born", inter),
+    }
     return stats.CountFit("test", terms, n, (), 0.1)
 
 
@@ -264,16 +299,29 @@ WITHOUT = "without Florida and Texas"
     "fits,verdict,conservative,immigrant",
     [
         # the article's date: Trump robust; interaction only with Florida and Texas
-        ({"all states": _fit(YES, YES), "without DC": _fit(YES, YES), WITHOUT: _fit(YES, NO)},
-         "partly supported", "robust", "only through Florida and Texas"),
+        (
+            {"all states": _fit(YES, YES), "without DC": _fit(YES, YES), WITHOUT: _fit(YES, NO)},
+            "partly supported",
+            "robust",
+            "only through Florida and Texas",
+        ),
         ({"all states": _fit(YES, YES), WITHOUT: _fit(YES, YES)}, "reproduced", "robust", "pattern"),
         ({"all states": _fit(YES, NO), WITHOUT: _fit(YES, NO)}, "partly supported", "robust", "no"),
         ({"all states": _fit(NO, NO), WITHOUT: _fit(NO, NO)}, "differs", "no", "no"),
         ({"all states": _fit(NO, YES), WITHOUT: _fit(NO, YES)}, "partly supported", "no", "pattern"),
-        ({"all states": _fit(YES, YES), "without DC": _fit(NO, YES), WITHOUT: _fit(YES, YES)},
-         "reproduced", "full fit only", "pattern"),
+        (
+            {"all states": _fit(YES, YES), "without DC": _fit(NO, YES), WITHOUT: _fit(YES, YES)},
+            "reproduced",
+            "full fit only",
+            "pattern",
+        ),
         ({"all states": _fit(NO, NO), WITHOUT: _fit(NO, YES)}, "differs", "no", "only without Florida and Texas"),
-        ({"all states": _fit(YES, NO), WITHOUT: _fit(YES, YES)}, "partly supported", "robust", "only without Florida and Texas"),
+        (
+            {"all states": _fit(YES, NO), WITHOUT: _fit(YES, YES)},
+            "partly supported",
+            "robust",
+            "only without Florida and Texas",
+        ),
     ],
 )
 def test_verdict_rule(fits, verdict, conservative, immigrant):

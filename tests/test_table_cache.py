@@ -15,11 +15,15 @@ def folder(tmp_path, monkeypatch):
 
 
 def _table() -> pd.DataFrame:
-    return pd.DataFrame({
-        "name": pd.Series(["a", None, "c"], dtype="str"), "n": pd.Series([1, None, 3], dtype="Int64"),
-        "x": [0.5, float("nan"), 2.0], "day": pd.to_datetime(["2025-01-01", None, "2025-03-01"]).as_unit("us"),
-        "flag": [True, False, True],
-    })
+    return pd.DataFrame(
+        {
+            "name": pd.Series(["a", None, "c"], dtype="str"),
+            "n": pd.Series([1, None, 3], dtype="Int64"),
+            "x": [0.5, float("nan"), 2.0],
+            "day": pd.to_datetime(["2025-01-01", None, "2025-03-01"]).as_unit("us"),
+            "flag": [True, False, True],
+        }
+    )
 
 
 def test_a_table_comes_back_as_it_was_stored(folder):
@@ -44,8 +48,10 @@ def test_a_new_key_replaces_the_old_file_of_its_kind_only(folder):
     table_cache.write("demo", "k1", _table())
     table_cache.write("other", "k1", _table())
     table_cache.write("demo", "k2", _table())
-    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.parquet")) == ["demo/k2.parquet",
-                                                                                           "other/k1.parquet"]
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.parquet")) == [
+        "demo/k2.parquet",
+        "other/k1.parquet",
+    ]
     assert table_cache.read("demo", "k1") is None
 
 

@@ -148,18 +148,30 @@ def test_disagreements_are_consistent_with_later_sheets(sheets, article_file):
 def test_disagreements_on_a_small_example():
     def sheet(file, label, published, rows):
         return pd.DataFrame(
-            [{"source_file": file, "published_label": label, "published": pd.Timestamp(published), "state": "MINNESOTA",
-              "agency": a, "support_type": s, "signed": pd.Timestamp(d)} for a, s, d in rows]
+            [
+                {
+                    "source_file": file,
+                    "published_label": label,
+                    "published": pd.Timestamp(published),
+                    "state": "MINNESOTA",
+                    "agency": a,
+                    "support_type": s,
+                    "signed": pd.Timestamp(d),
+                }
+                for a, s, d in rows
+            ]
         )
 
     a = ("A County Sheriff's Office", "Warrant Service Officer", "2025-03-01")
     b = ("B County Sheriff's Office", "Task Force Model", "2025-10-30")
     c = ("C County Sheriff's Office", "Task Force Model", "2025-11-10")
-    df = pd.concat([
-        sheet("s1.xlsx", "2025-10-31 pm", "2025-10-31 16:00", [a]),
-        sheet("s2.xlsx", "2025-11-20 am", "2025-11-20 09:00", [a, b, c]),
-        sheet("s3.xlsx", "2025-12-30 am", "2025-12-30 09:00", [b, c]),
-    ])
+    df = pd.concat(
+        [
+            sheet("s1.xlsx", "2025-10-31 pm", "2025-10-31 16:00", [a]),
+            sheet("s2.xlsx", "2025-11-20 am", "2025-11-20 09:00", [a, b, c]),
+            sheet("s3.xlsx", "2025-12-30 am", "2025-12-30 09:00", [b, c]),
+        ]
+    )
     found = timeline.disagreements(df, "MINNESOTA", "s1.xlsx", "2025-11-01")
     assert found[["kind", "agency", "sheet"]].values.tolist() == [
         ["appears later", "B County Sheriff's Office", "2025-11-20 am"],
@@ -169,19 +181,37 @@ def test_disagreements_on_a_small_example():
 
 def _sheet(file, label, published, rows, state="MINNESOTA"):
     return pd.DataFrame(
-        [{"source_file": file, "published_label": label, "published": pd.Timestamp(published), "state": state,
-          "agency": a, "support_type": s, "signed": pd.Timestamp(d)} for a, s, d in rows]
+        [
+            {
+                "source_file": file,
+                "published_label": label,
+                "published": pd.Timestamp(published),
+                "state": state,
+                "agency": a,
+                "support_type": s,
+                "signed": pd.Timestamp(d),
+            }
+            for a, s, d in rows
+        ]
     )
 
 
 A = ("A County Sheriff's Office", "Warrant Service Officer", "2025-03-01")
 B = ("B County Sheriff's Office", "Task Force Model", "2025-10-30")
 DISAGREEMENTS = [  # sheets after the article's (s1: A and B), the article file, expected (kind, agency, sheet, back_on)
-    ("dropped and back", [[B], [A, B]], "s1.xlsx",
-     [("drops out", "A County Sheriff's Office", "2025-11-02 am", "2025-11-03 am")]),
+    (
+        "dropped and back",
+        [[B], [A, B]],
+        "s1.xlsx",
+        [("drops out", "A County Sheriff's Office", "2025-11-02 am", "2025-11-03 am")],
+    ),
     ("dropped for good", [[B], [B]], "s1.xlsx", [("drops out", "A County Sheriff's Office", "2025-11-02 am", "")]),
-    ("listed twice on the article sheet, dropped", [[B], [B]], "s1-twice",
-     [("drops out", "A County Sheriff's Office", "2025-11-02 am", "")] * 2),
+    (
+        "listed twice on the article sheet, dropped",
+        [[B], [B]],
+        "s1-twice",
+        [("drops out", "A County Sheriff's Office", "2025-11-02 am", "")] * 2,
+    ),
     ("no later sheet", [], "s1.xlsx", []),
     ("the newest sheet is the article's", [[A], [A, B]], "s3.xlsx", []),
 ]
@@ -191,7 +221,10 @@ DISAGREEMENTS = [  # sheets after the article's (s1: A and B), the article file,
 def test_disagreements_cases(case, later, article, expected):
     first = [A, A, B] if article == "s1-twice" else [A, B]
     parts = [_sheet("s1.xlsx", "2025-10-31 pm", "2025-10-31 16:00", first)]
-    parts += [_sheet(f"s{i + 2}.xlsx", f"2025-11-0{i + 2} am", f"2025-11-0{i + 2} 09:00", rows) for i, rows in enumerate(later)]
+    parts += [
+        _sheet(f"s{i + 2}.xlsx", f"2025-11-0{i + 2} am", f"2025-11-0{i + 2} 09:00", rows)
+        for i, rows in enumerate(later)
+    ]
     found = timeline.disagreements(pd.concat(parts), "MINNESOTA", article.replace("-twice", ".xlsx"), "2025-11-01")
     assert list(found.columns) == ["kind", "agency", "support_type", "signed", "sheet", "back_on"]
     assert found[["kind", "agency", "sheet", "back_on"]].values.tolist() == [list(e) for e in expected]
@@ -241,25 +274,51 @@ def test_support_type_table_and_pending(sheets, article_file):
 
 def _series(values: list[tuple[int, int]], labels: list[str] | None = None) -> pd.DataFrame:
     labels = labels or [f"2025-10-{10 + i:02d} am" for i in range(len(values))]
-    return pd.DataFrame({
-        "published": [pd.Timestamp(f"2025-10-{10 + i:02d} 09:00") for i in range(len(values))],
-        "published_label": labels, "file": [f"s{i}.xlsx" for i in range(len(values))],
-        "sha256": [f"h{i // 2}" for i in range(len(values))], "agreements": [a + b for a, b in values],
-        "x": [a for a, _ in values], "y": [b for _, b in values],
-    })
+    return pd.DataFrame(
+        {
+            "published": [pd.Timestamp(f"2025-10-{10 + i:02d} 09:00") for i in range(len(values))],
+            "published_label": labels,
+            "file": [f"s{i}.xlsx" for i in range(len(values))],
+            "sha256": [f"h{i // 2}" for i in range(len(values))],
+            "agreements": [a + b for a, b in values],
+            "x": [a for a, _ in values],
+            "y": [b for _, b in values],
+        }
+    )
 
 
 WINDOWS = [  # values per sheet, as_of, expected value and evidence fragments
-    ("both ends", [(1, 5), (2, 5), (2, 5), (2, 6)], "2025-10-12",
-     ["from 2025-10-11 am to 2025-10-12 am (2 sheets, 2 distinct contents)",
-      "not on 2025-10-10 am (the last sheet before) nor on 2025-10-13 am (the first after)"],
-     "4 archived sheets; not on 2025-10-10 am, held 2025-10-11 am to 2025-10-12 am, not on 2025-10-13 am"),
-    ("from the first sheet", [(2, 5), (2, 5), (3, 5)], "2025-10-10",
-     ["they hold from the first archived sheet; not on 2025-10-12 am (the first after)"], "not on -, held"),
-    ("to the newest sheet", [(1, 5), (2, 5)], "2025-10-30",
-     ["not on 2025-10-10 am (the last sheet before); they still hold on the newest archived sheet"], "not on -"),
-    ("held elsewhere too", [(2, 5), (1, 5), (2, 5)], "2025-10-12",
-     ["not on 2025-10-11 am (the last sheet before); they still hold"], "held 2025-10-12 am"),
+    (
+        "both ends",
+        [(1, 5), (2, 5), (2, 5), (2, 6)],
+        "2025-10-12",
+        [
+            "from 2025-10-11 am to 2025-10-12 am (2 sheets, 2 distinct contents)",
+            "not on 2025-10-10 am (the last sheet before) nor on 2025-10-13 am (the first after)",
+        ],
+        "4 archived sheets; not on 2025-10-10 am, held 2025-10-11 am to 2025-10-12 am, not on 2025-10-13 am",
+    ),
+    (
+        "from the first sheet",
+        [(2, 5), (2, 5), (3, 5)],
+        "2025-10-10",
+        ["they hold from the first archived sheet; not on 2025-10-12 am (the first after)"],
+        "not on -, held",
+    ),
+    (
+        "to the newest sheet",
+        [(1, 5), (2, 5)],
+        "2025-10-30",
+        ["not on 2025-10-10 am (the last sheet before); they still hold on the newest archived sheet"],
+        "not on -",
+    ),
+    (
+        "held elsewhere too",
+        [(2, 5), (1, 5), (2, 5)],
+        "2025-10-12",
+        ["not on 2025-10-11 am (the last sheet before); they still hold"],
+        "held 2025-10-12 am",
+    ),
 ]
 
 
@@ -284,8 +343,10 @@ def test_window_claim_when_the_in_force_sheet_differs():
     series = _series([(2, 5), (1, 5), (1, 5)])
     run = timeline.matching_run(series, {"x": 2, "y": 5}, "2025-10-12")
     claim = timeline.window_claim(run, series, "2 and 5")
-    assert claim["value"] == ("the sheet in force on 2025-10-12 (2025-10-12 am) gives x 1, y 5, not 2 and 5; they hold on "
-                              "1 other archived sheet(s): 2025-10-10 am")
+    assert claim["value"] == (
+        "the sheet in force on 2025-10-12 (2025-10-12 am) gives x 1, y 5, not 2 and 5; they hold on "
+        "1 other archived sheet(s): 2025-10-10 am"
+    )
 
 
 def test_window_claim_shortens_long_capture_labels():
@@ -307,7 +368,8 @@ def test_extra_sheet_already_in_the_series_is_not_appended(series, tmp_path):
     copy.write_bytes(data.fetch("participatingAgencies12302025am.xlsx").read_bytes())
     table, note = timeline.extra_sheet(copy, series)
     assert table is None and note.startswith(
-        "participatingAgencies01152026am.xlsx (the bytes of participatingAgencies12302025am.xlsx) is already in the series")
+        "participatingAgencies01152026am.xlsx (the bytes of participatingAgencies12302025am.xlsx) is already in the series"
+    )
 
 
 def test_extra_sheet_appends_a_new_download_and_refuses_a_pending_list(series, tmp_path, monkeypatch):
@@ -315,8 +377,16 @@ def test_extra_sheet_appends_a_new_download_and_refuses_a_pending_list(series, t
 
     monkeypatch.setenv(ice.CACHE_ENV, str(tmp_path / "cache"))
     header = ["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "COUNTY", "SUPPORT TYPE", "SIGNED", "MOA", "ADDENDUM"]
-    good = ["MINNESOTA", "Cass County Sheriff's Office", "County", "Cass County", "Task Force Model",
-            date(2025, 2, 28), "link", None]
+    good = [
+        "MINNESOTA",
+        "Cass County Sheriff's Office",
+        "County",
+        "Cass County",
+        "Task Force Model",
+        date(2025, 2, 28),
+        "link",
+        None,
+    ]
 
     def save(name, rows):
         wb = openpyxl.Workbook()
@@ -329,9 +399,12 @@ def test_extra_sheet_appends_a_new_download_and_refuses_a_pending_list(series, t
     with pytest.warns(UserWarning, match="not in the raw-data registry"):
         table, note = timeline.extra_sheet(path, series)
     assert len(table) == 1 and table.attrs["sha256"] and "not in the registry" in note
-    longer = timeline.sheet_series(pd.concat([pd.DataFrame(), table]), STATE, GROUPS, {table.attrs["file"]: table.attrs["sha256"]})
+    longer = timeline.sheet_series(
+        pd.concat([pd.DataFrame(), table]), STATE, GROUPS, {table.attrs["file"]: table.attrs["sha256"]}
+    )
     assert longer[["file", "agreements", "state_agreements", "state_counties"]].values.tolist() == [
-        ["participatingAgencies02162026am.xlsx", 1, 1, 1]]
+        ["participatingAgencies02162026am.xlsx", 1, 1, 1]
+    ]
     pending = save("participatingAgencies02172026am.xlsx", [header[:5], good[:5]])
     with pytest.warns(UserWarning), pytest.raises(ice.SheetKindError, match="is a pending list"):
         timeline.extra_sheet(pending, series)
@@ -339,9 +412,21 @@ def test_extra_sheet_appends_a_new_download_and_refuses_a_pending_list(series, t
 
 def test_sheet_diff_uses_the_loaders_agency_identity():
     def sheet(file, agency):
-        return pd.DataFrame([{"source_file": file, "published": pd.Timestamp("2025-10-01"), "published_label": file,
-                              "state": "WISCONSIN", "agency": agency, "support_type": "Task Force Model",
-                              "signed": pd.Timestamp("2025-03-01")}])
+        return pd.DataFrame(
+            [
+                {
+                    "source_file": file,
+                    "published": pd.Timestamp("2025-10-01"),
+                    "published_label": file,
+                    "state": "WISCONSIN",
+                    "agency": agency,
+                    "support_type": "Task Force Model",
+                    "signed": pd.Timestamp("2025-03-01"),
+                }
+            ]
+        )
 
-    df = pd.concat([sheet("a.xlsx", "Waukesha County Sheriff's Department"), sheet("b.xlsx", "Waukesha County Sheriff's Office")])
+    df = pd.concat(
+        [sheet("a.xlsx", "Waukesha County Sheriff's Department"), sheet("b.xlsx", "Waukesha County Sheriff's Office")]
+    )
     assert timeline.sheet_diff(df, "a.xlsx", "b.xlsx").empty

@@ -19,7 +19,16 @@ HEADER = ["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "COUNTY", "SUPPORT TYPE", "
 #: A pending sheet has no SIGNED, MOA or ADDENDUM.
 PENDING_HEADER = HEADER[:5]
 #: One good agreement, with a trailing space in its county as ICE prints some.
-GOOD_ROW = ["MINNESOTA", "Cass County Sheriff's Office", "County", "Cass County ", "Task Force Model", date(2025, 2, 28), "link", None]
+GOOD_ROW = [
+    "MINNESOTA",
+    "Cass County Sheriff's Office",
+    "County",
+    "Cass County ",
+    "Task Force Model",
+    date(2025, 2, 28),
+    "link",
+    None,
+]
 #: An ICE-style name no registered sheet has.
 NEW_NAME = "participatingAgencies02162026am.xlsx"
 

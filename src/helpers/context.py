@@ -29,7 +29,9 @@ def state_population(year: int = 2024) -> pd.DataFrame:
     df = df[df["SUMLEV"] == "040"]
     out = df[["STATE", column]].rename(columns={"STATE": "state_fips", column: "population"})
     if out["state_fips"].duplicated().any():
-        raise data.RawDataError(f"{POPULATION}: state FIPS repeated: {sorted(out.loc[out['state_fips'].duplicated(), 'state_fips'])}")
+        raise data.RawDataError(
+            f"{POPULATION}: state FIPS repeated: {sorted(out.loc[out['state_fips'].duplicated(), 'state_fips'])}"
+        )
     out = _reconcile_fips(out, POPULATION)
     out["population"] = out["population"].astype(int)
     return out[["state", "state_fips", "population"]].sort_values("state_fips").reset_index(drop=True)
@@ -106,7 +108,9 @@ def trump_share_by_state() -> pd.DataFrame:
         raise data.RawDataError(f"{PRESIDENT_STATE}: column 'unofficial' not found (columns: {list(df.columns)})")
     flags = df["unofficial"].str.strip().str.upper()
     if not flags.isin(["TRUE", "FALSE"]).all():
-        raise data.RawDataError(f"{PRESIDENT_STATE}: 'unofficial' holds values other than TRUE/FALSE: {sorted(set(flags))}")
+        raise data.RawDataError(
+            f"{PRESIDENT_STATE}: 'unofficial' holds values other than TRUE/FALSE: {sorted(set(flags))}"
+        )
     unofficial = (flags == "TRUE").groupby(df["state_fips"]).any()
     df = df[df["candidate"].isin([TRUMP, HARRIS])]
     wide = df.pivot_table(index="state_fips", columns="candidate", values="votes", aggfunc="sum").reset_index()
@@ -136,7 +140,9 @@ def foreign_born_share_by_state(years: list[int] | None = None) -> pd.DataFrame:
     df = pd.read_csv(path, dtype={"state_fips": str}, keep_default_na=False)
     missing_years = sorted(set(years) - set(df["year"]))
     if missing_years:
-        raise data.RawDataError(f"{FOREIGN_BORN}: no rows for years {missing_years} (available: {sorted(set(df['year']))})")
+        raise data.RawDataError(
+            f"{FOREIGN_BORN}: no rows for years {missing_years} (available: {sorted(set(df['year']))})"
+        )
     df = df[df["year"].isin(years)].copy()
     df["share"] = df["foreign_born"].astype(float) / df["total_pop"].astype(float)
     counts = df.groupby("state_fips")["year"].nunique()
@@ -219,7 +225,9 @@ def territory_counts(agreements_df: pd.DataFrame) -> pd.DataFrame:
     terr = set(geo.states().loc[geo.states()["kind"] == "territory", "state"])
     part = agreements_df[agreements_df["state"].isin(terr)]
     if part.empty:
-        return pd.DataFrame({"state": pd.Series(dtype=str), "agreements": pd.Series(dtype=int), "agencies": pd.Series(dtype=int)})
+        return pd.DataFrame(
+            {"state": pd.Series(dtype=str), "agreements": pd.Series(dtype=int), "agencies": pd.Series(dtype=int)}
+        )
     return ice.count_units(part, by="state")[["state", "agreements", "agencies"]]
 
 
@@ -259,7 +267,9 @@ def agency_mix(agreements_df: pd.DataFrame, by: str | None = "state") -> pd.Data
     types = agreements_df["agency_type"]
     unknown = sorted(set(types.dropna()) - set(AGENCY_MIX_COLUMNS))
     if unknown:
-        raise ValueError(f"agency types {unknown} are not among {list(AGENCY_MIX_COLUMNS)}; see helpers.ice.AGENCY_TYPES")
+        raise ValueError(
+            f"agency types {unknown} are not among {list(AGENCY_MIX_COLUMNS)}; see helpers.ice.AGENCY_TYPES"
+        )
     work = agreements_df.assign(_type=types.map(AGENCY_MIX_COLUMNS).fillna("type_not_printed"))
     if by is None:
         work = work.assign(_all="all")
@@ -304,9 +314,7 @@ def mix_phrase(row: pd.Series | dict) -> str:
     return f"{join(words)} agencies"
 
 
-def group_rates(
-    agreements_df: pd.DataFrame, population: pd.DataFrame, groups: dict[str, list[str]]
-) -> pd.DataFrame:
+def group_rates(agreements_df: pd.DataFrame, population: pd.DataFrame, groups: dict[str, list[str]]) -> pd.DataFrame:
     """Each group's agreements, residents and agreements per million, with its agency mix.
 
     ``population``: columns ``state``, ``population`` (:func:`state_population`). A member
@@ -325,9 +333,14 @@ def group_rates(
         mix = agency_mix(part, by=None).iloc[0]
         residents = int(pop[members].sum())
         rows.append(
-            {"group": label, "states": ", ".join(members), "agreements": int(mix["agreements"]),
-             "population": residents, "agreements_per_million": mix["agreements"] / residents * 1e6,
-             **{c: int(mix[c]) for c in (*AGENCY_MIX_COLUMNS.values(), "type_not_printed")}}
+            {
+                "group": label,
+                "states": ", ".join(members),
+                "agreements": int(mix["agreements"]),
+                "population": residents,
+                "agreements_per_million": mix["agreements"] / residents * 1e6,
+                **{c: int(mix[c]) for c in (*AGENCY_MIX_COLUMNS.values(), "type_not_printed")},
+            }
         )
     return pd.DataFrame(rows)
 
@@ -346,7 +359,9 @@ def member_rates(state_counts: pd.DataFrame, mix: pd.DataFrame, groups: dict[str
         for m in sorted(geo.normalize_state(s) for s in members):
             rows.append({"group": label, "state": m})
     out = pd.DataFrame(rows).merge(
-        ranked[["state", "name", "agreements", "population", "agreements_per_million", "rank"]], on="state", how="left",
+        ranked[["state", "name", "agreements", "population", "agreements_per_million", "rank"]],
+        on="state",
+        how="left",
         validate="many_to_one",
     )
     out = out.merge(mix.drop(columns=["agreements"]), on="state", how="left", validate="many_to_one")
@@ -364,7 +379,9 @@ def state_agency_names(agreements_df: pd.DataFrame, state: str, up_to: int = NAM
 
     Empty when there are none or more than ``up_to`` (a long list would bury the count it explains).
     """
-    rows = agreements_df[(agreements_df["state"] == geo.normalize_state(state)) & (agreements_df["agency_type"] == "State")]
+    rows = agreements_df[
+        (agreements_df["state"] == geo.normalize_state(state)) & (agreements_df["agency_type"] == "State")
+    ]
     names = sorted(set(rows["agency"]))
     return "; ".join(names) if 0 < len(names) <= up_to else ""
 
@@ -377,8 +394,12 @@ def rate_crossings(members: pd.DataFrame, high: str, low: str) -> pd.DataFrame:
     lo = members[members["group"] == low]
     hi = members[members["group"] == high]
     rows = [
-        {"low_state": a["name"], "low_rate": a["agreements_per_million"], "high_state": b["name"],
-         "high_rate": b["agreements_per_million"]}
+        {
+            "low_state": a["name"],
+            "low_rate": a["agreements_per_million"],
+            "high_state": b["name"],
+            "high_rate": b["agreements_per_million"],
+        }
         for _, a in lo.iterrows()
         for _, b in hi.iterrows()
         if a["agreements_per_million"] > b["agreements_per_million"]

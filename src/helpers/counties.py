@@ -58,8 +58,9 @@ def county_table(df: pd.DataFrame, state: str) -> pd.DataFrame:
     unknown = sorted(set(placed["county_fips"]) - set(census["county_fips"]))
     if unknown:  # cannot happen after the loader's matching; guards hand-made tables
         raise ValueError(f"county_table: FIPS {unknown} are not counties of {state} in the Census list")
-    out = census.merge(placed[["county_fips", "county_agency_signed", "agencies"]], on="county_fips", how="left",
-                       validate="one_to_one")
+    out = census.merge(
+        placed[["county_fips", "county_agency_signed", "agencies"]], on="county_fips", how="left", validate="one_to_one"
+    )
     out["any_agreement"] = out["agencies"].notna()
     out["county_agency_signed"] = out["county_agency_signed"].fillna(False).astype(bool)
     out["agencies"] = out["agencies"].fillna("")
@@ -78,10 +79,12 @@ def write_county_table(table: pd.DataFrame, state: str, sheet_stem: str) -> Path
     ``true``/``false``); returns the path."""
     slug = geo.state_info(state)["name"].lower().replace(" ", "_")
     words = {True: "true", False: "false"}
-    out = table.assign(county_agency_signed=table["county_agency_signed"].map(words),
-                       any_agreement=table["any_agreement"].map(words))
-    return tables.write_csv(out[COLUMNS], paths.processed_dir() / f"{slug}_counties_{sheet_stem}.csv",
-                            sort_by="county_fips")
+    out = table.assign(
+        county_agency_signed=table["county_agency_signed"].map(words), any_agreement=table["any_agreement"].map(words)
+    )
+    return tables.write_csv(
+        out[COLUMNS], paths.processed_dir() / f"{slug}_counties_{sheet_stem}.csv", sort_by="county_fips"
+    )
 
 
 def county_changes(before: pd.DataFrame, after: pd.DataFrame, state: str) -> pd.DataFrame:
@@ -101,9 +104,16 @@ def county_changes(before: pd.DataFrame, after: pd.DataFrame, state: str) -> pd.
         was, now = both[f"{column}_before"], both[f"{column}_after"]
         for change, mask in (("added", now & ~was), ("dropped", was & ~now)):
             for r in both[mask].itertuples():
-                rows.append({"county_name": r.county_name, "unit": ice.UNIT_WORDS[unit], "change": change,
-                             "agencies_before": r.agencies_before, "agencies_after": r.agencies_after,
-                             "_rank": list(ice.UNIT_WORDS).index(unit)})
+                rows.append(
+                    {
+                        "county_name": r.county_name,
+                        "unit": ice.UNIT_WORDS[unit],
+                        "change": change,
+                        "agencies_before": r.agencies_before,
+                        "agencies_after": r.agencies_after,
+                        "_rank": list(ice.UNIT_WORDS).index(unit),
+                    }
+                )
     out = pd.DataFrame(rows, columns=["county_name", "unit", "change", "agencies_before", "agencies_after", "_rank"])
     out = out.sort_values(["_rank", "change", "county_name"], kind="stable")
     return out.drop(columns="_rank").reset_index(drop=True)
@@ -118,8 +128,12 @@ def constables(df: pd.DataFrame, state: str) -> pd.DataFrame:
     """
     state = geo.normalize_state(state)
     rows = df[(df["state"] == state) & df["agency"].str.contains(r"\bconstable", case=False, regex=True)]
-    out = (rows.groupby(["agency", "agency_type", "county_name"], dropna=False, sort=True)["county_agency"].first()
-           .reset_index().rename(columns={"agency_type": "ice_type"}))
+    out = (
+        rows.groupby(["agency", "agency_type", "county_name"], dropna=False, sort=True)["county_agency"]
+        .first()
+        .reset_index()
+        .rename(columns={"agency_type": "ice_type"})
+    )
     out["counted_as"] = out["county_agency"].map({True: "county agency", False: "other agency"})
     out["differs_from_type"] = out["county_agency"] != (out["ice_type"] == "County")
     return out[["agency", "ice_type", "county_name", "counted_as", "differs_from_type"]]
@@ -136,7 +150,7 @@ def counties_by_type_alone(df: pd.DataFrame, state: str) -> int:
 
 
 def _of(n: int, name: str, total: int) -> str:
-    """"8 of Minnesota's 87 counties" / "none of Iowa's 99 counties"."""
+    """ "8 of Minnesota's 87 counties" / "none of Iowa's 99 counties"."""
     lead = "none" if n == 0 else str(int(n))
     return f"{lead} of {name}'s {counted(total, 'county', 'counties')}"
 
@@ -160,33 +174,46 @@ def counts_sentence(name: str, n_signed: int, n_any: int, n_total: int, on_sheet
     """
     _check_counts(n_signed, n_any, n_total)
     more = n_any - n_signed
-    first = (f"{on_sheet}, {_of(n_signed, name, n_total)} had a county agency with a 287(g) agreement "
-             f"(the article's unit: {ARTICLE_UNIT}).")
+    first = (
+        f"{on_sheet}, {_of(n_signed, name, n_total)} had a county agency with a 287(g) agreement "
+        f"(the article's unit: {ARTICLE_UNIT})."
+    )
     every = "Counting every agency located in a county (city police, constables and other local agencies), "
     if n_any == 0:
         second = "none had one either."
     elif more == 0:
         second = f"{counted(n_any, 'county', 'counties')} had one: the same {plural(n_any, 'county', 'counties')}."
     else:
-        second = (f"{counted(n_any, 'county', 'counties')} had one: {more} more, through agencies other than the "
-                  f"county's own.")
+        second = (
+            f"{counted(n_any, 'county', 'counties')} had one: {more} more, through agencies other than the "
+            f"county's own."
+        )
     return f"{first} {every}{second}"
 
 
 #: Why an agreement is placed in no county (``county_match``), in words for one agreement and for several.
 UNPLACED_REASONS = {
-    ice.STATE_AGENCY: ("held by a state agency, which serves the whole state (a county it prints is not used)",
-                       "held by state agencies, which serve the whole state (a county they print is not used)"),
-    geo.NO_COUNTY_PRINTED: ("held by an agency with no county printed, which cannot be placed",
-                            "held by agencies with no county printed, which cannot be placed"),
-    geo.NO_COUNTY_CORRECTION: ("whose printed county is none of the state's (the reason is in {file})",
-                               "whose printed county is none of the state's (the reasons are in {file})"),
-    geo.NO_CENSUS_COUNTIES: ("in a place with no counties in the Census list", "in a place with no counties in the Census list"),
+    ice.STATE_AGENCY: (
+        "held by a state agency, which serves the whole state (a county it prints is not used)",
+        "held by state agencies, which serve the whole state (a county they print is not used)",
+    ),
+    geo.NO_COUNTY_PRINTED: (
+        "held by an agency with no county printed, which cannot be placed",
+        "held by agencies with no county printed, which cannot be placed",
+    ),
+    geo.NO_COUNTY_CORRECTION: (
+        "whose printed county is none of the state's (the reason is in {file})",
+        "whose printed county is none of the state's (the reasons are in {file})",
+    ),
+    geo.NO_CENSUS_COUNTIES: (
+        "in a place with no counties in the Census list",
+        "in a place with no counties in the Census list",
+    ),
 }
 
 
 def _agreements_of(name: str, n: int, total: int) -> str:
-    """"Iowa's only agreement", "all 3 of Iowa's agreements", "2 of Texas's 259 agreements"."""
+    """ "Iowa's only agreement", "all 3 of Iowa's agreements", "2 of Texas's 259 agreements"."""
     if total == 1:
         return f"{name}'s only agreement"
     if n == total == 2:
@@ -217,8 +244,11 @@ def unplaced_sentence(in_state: pd.DataFrame, name: str) -> str:
         if part.empty:
             continue
         agencies = sorted(set(part["agency"]))
-        named = (f" ({join(agencies)})" if len(agencies) <= NAME_UP_TO
-                 else f" ({counted(len(agencies), 'agency', 'agencies')})")
+        named = (
+            f" ({join(agencies)})"
+            if len(agencies) <= NAME_UP_TO
+            else f" ({counted(len(agencies), 'agency', 'agencies')})"
+        )
         words = (one if len(part) == 1 else several).format(file=paths.relative(geo.COUNTY_CORRECTIONS))
         parts.append(f"{'it is' if len(rows) == 1 else len(part)} {words}{named}")
     lead = _agreements_of(name, len(rows), total)
@@ -228,8 +258,16 @@ def unplaced_sentence(in_state: pd.DataFrame, name: str) -> str:
     return text
 
 
-def closing_sentence(name: str, n_signed: int, n_any: int, n_total: int, on_sheet: str, signed_names: list[str],
-                     n_agreements: int, listed_in: str | None = None) -> str:
+def closing_sentence(
+    name: str,
+    n_signed: int,
+    n_any: int,
+    n_total: int,
+    on_sheet: str,
+    signed_names: list[str],
+    n_agreements: int,
+    listed_in: str | None = None,
+) -> str:
     """The notebook's last sentence: the article's unit first, its counties named (up to
     :data:`NAME_COUNTIES_UP_TO`; beyond, ``listed_in`` says where they are), then the count with every agency."""
     _check_counts(n_signed, n_any, n_total)
@@ -241,11 +279,13 @@ def closing_sentence(name: str, n_signed: int, n_any: int, n_total: int, on_shee
         listed = f": {join(signed_names)}"
     else:
         listed = f" (listed in {listed_in})" if listed_in else ""
-    return (f"{on_sheet}, {_of(n_signed, name, n_total)} had signed a 287(g) agreement through "
-            f"{plural(max(n_signed, 1), 'its', 'their')} own county agency{listed}; "
-            f"counting every agency located in a county, "
-            f"{'no county' if n_any == 0 else counted(n_any, 'county', 'counties')} had an agreement; "
-            f"{name}'s agencies of every type held {counted(n_agreements, 'agreement')} in all.")
+    return (
+        f"{on_sheet}, {_of(n_signed, name, n_total)} had signed a 287(g) agreement through "
+        f"{plural(max(n_signed, 1), 'its', 'their')} own county agency{listed}; "
+        f"counting every agency located in a county, "
+        f"{'no county' if n_any == 0 else counted(n_any, 'county', 'counties')} had an agreement; "
+        f"{name}'s agencies of every type held {counted(n_agreements, 'agreement')} in all."
+    )
 
 
 def constable_sentence(table: pd.DataFrame, name: str, n_signed: int, n_by_type: int) -> str:
@@ -259,18 +299,24 @@ def constable_sentence(table: pd.DataFrame, name: str, n_signed: int, n_by_type:
     others = len(table) - as_county
     parts = []
     if as_county:
-        parts.append(f"{as_county} counted as {plural(as_county, 'a county agency', 'county agencies')} (named for "
-                     f"{plural(as_county, 'its', 'their')} county)")
+        parts.append(
+            f"{as_county} counted as {plural(as_county, 'a county agency', 'county agencies')} (named for "
+            f"{plural(as_county, 'its', 'their')} county)"
+        )
     if others:
-        parts.append(f"{others} {'as' if parts else 'counted as'} {plural(others, 'another agency', 'other agencies')} "
-                     f"(a township, borough, ward or state constable)")
+        parts.append(
+            f"{others} {'as' if parts else 'counted as'} {plural(others, 'another agency', 'other agencies')} "
+            f"(a township, borough, ward or state constable)"
+        )
     lead = f"{offices} in {name} {verb(len(table), 'holds', 'hold')} an agreement: {join(parts)}"
-    lead += (f"; ICE's TYPE says the other way for {differs}." if differs else "; ICE's TYPE agrees for every one.")
+    lead += f"; ICE's TYPE says the other way for {differs}." if differs else "; ICE's TYPE agrees for every one."
     if n_by_type == n_signed:
         effect = f" The count in the article's unit is {n_signed} by the rule and by ICE's TYPE alone."
     else:
-        effect = (f" By ICE's TYPE alone the article's unit would count {counted(n_by_type, 'county', 'counties')}; "
-                  f"the rule counts {n_signed}.")
+        effect = (
+            f" By ICE's TYPE alone the article's unit would count {counted(n_by_type, 'county', 'counties')}; "
+            f"the rule counts {n_signed}."
+        )
     return lead + effect
 
 
@@ -290,13 +336,22 @@ def changes_sentence(before: pd.DataFrame, after: pd.DataFrame, state: str, coun
             for change in ("added", "dropped"):
                 which = rows.loc[rows["change"] == change, "county_name"].tolist()
                 if which:
-                    named.append(f"{change}: {join(which)}" if len(which) <= NAME_COUNTIES_UP_TO
-                                 else f"{len(which)} {change}")
+                    named.append(
+                        f"{change}: {join(which)}" if len(which) <= NAME_COUNTIES_UP_TO else f"{len(which)} {change}"
+                    )
             if named:
                 part += f" ({'; '.join(named)})"
         return part
 
     labels = [" and ".join(sorted(set(df["published_label"]))) for df in (before, after)]
-    return (f"From ICE's sheet published {labels[0]} to the one published {labels[1]}, {info['name']}'s "
-            + "; ".join([moved("counties", ice.UNIT_WORDS["counties"]), moved("counties_any", ice.UNIT_WORDS["counties_any"]),
-                         moved("agreements", "agreements")]) + ".")
+    return (
+        f"From ICE's sheet published {labels[0]} to the one published {labels[1]}, {info['name']}'s "
+        + "; ".join(
+            [
+                moved("counties", ice.UNIT_WORDS["counties"]),
+                moved("counties_any", ice.UNIT_WORDS["counties_any"]),
+                moved("agreements", "agreements"),
+            ]
+        )
+        + "."
+    )

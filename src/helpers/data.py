@@ -177,7 +177,9 @@ def _lookup(name: str, registry: Mapping[str, Entry]) -> Entry:
     # Accept a bare file name when it is unambiguous (e.g. an ICE sheet name).
     # Several paths may hold the same bytes under one name (the 2025 archive repeats the
     # top-level sheets); they are one file, and the shortest path is used.
-    by_base = sorted((e for p, e in registry.items() if p.rpartition("/")[2] == name), key=lambda e: (len(e.path), e.path))
+    by_base = sorted(
+        (e for p, e in registry.items() if p.rpartition("/")[2] == name), key=lambda e: (len(e.path), e.path)
+    )
     if by_base and len({e.sha256 for e in by_base}) == 1:
         return by_base[0]
     candidates = list(registry) + [Path(p).name for p in registry]
@@ -251,9 +253,7 @@ def fetch(
         )
         warnings.warn(f"sha256 check failed: {rejected_note}; fetching a verified copy", RawDataWarning, stacklevel=2)
     elif rejected.is_file():
-        rejected_note = (
-            f"an earlier cached copy failed its sha256 check and was moved to {paths.relative(rejected)}"
-        )
+        rejected_note = f"an earlier cached copy failed its sha256 check and was moved to {paths.relative(rejected)}"
 
     mirror_note = f"${MIRROR_ENV}={mirror_dir}" if mirror_dir else f"${MIRROR_ENV} is not set"
     if mirror_dir and not Path(mirror_dir).is_dir():
@@ -374,9 +374,7 @@ def _actual_hash_from_pooch(message: str, expected: str) -> str:
     return found[0] if found else "unknown (see the download error)"
 
 
-def fetch_all(
-    names: Iterable[str] | None = None, *, progress: bool = False, **kwargs: Any
-) -> pd.DataFrame:
+def fetch_all(names: Iterable[str] | None = None, *, progress: bool = False, **kwargs: Any) -> pd.DataFrame:
     """Fetch every registered file (or ``names``); returns a verification table.
 
     ``progress=True`` shows a progress bar on a terminal (stderr) once the work
@@ -408,9 +406,7 @@ def mirror_files(mirror: Path) -> list[str]:
     """Relative paths of the data files in a mirror folder (documentation files excluded)."""
     mirror = Path(mirror)
     return sorted(
-        p.relative_to(mirror).as_posix()
-        for p in mirror.rglob("*")
-        if p.is_file() and p.name not in MIRROR_METADATA
+        p.relative_to(mirror).as_posix() for p in mirror.rglob("*") if p.is_file() and p.name not in MIRROR_METADATA
     )
 
 
@@ -427,7 +423,9 @@ def sources_table(registry: Mapping[str, Entry] | None = None) -> pd.DataFrame:
     return out
 
 
-SOURCES_START = "<!-- sources-table:start (written by notebooks/99_claims.ipynb from data/registry.csv; do not edit) -->"
+SOURCES_START = (
+    "<!-- sources-table:start (written by notebooks/99_claims.ipynb from data/registry.csv; do not edit) -->"
+)
 SOURCES_END = "<!-- sources-table:end -->"
 
 
@@ -497,14 +495,17 @@ def add(
         same = "the same bytes" if registry[rel].sha256 == sha else f"different bytes (sha256 {registry[rel].sha256})"
         raise AddError(
             f"{name}: {rel} is already in the registry with {same}; nothing was added. "
-            + ("Use it as sheet=\"" + name + "\"." if registry[rel].sha256 == sha else
-               "If ICE republished the sheet under the same name, save your copy under another ICE-style name.")
+            + (
+                'Use it as sheet="' + name + '".'
+                if registry[rel].sha256 == sha
+                else "If ICE republished the sheet under the same name, save your copy under another ICE-style name."
+            )
         )
     twins = sorted(e.path for e in registry.values() if e.sha256 == sha)
     if twins:
         raise AddError(
             f"{name} has the same bytes (sha256 {sha}) as the registered {twins[0]}; nothing was added. "
-            f"Use it as sheet=\"{Path(twins[0]).name}\"."
+            f'Use it as sheet="{Path(twins[0]).name}".'
         )
     try:
         table = ice.load_sheet(source)
@@ -554,8 +555,8 @@ def _added_message(added: Added, registry_path: Path) -> str:
             f"added {e.path} to {paths.relative(registry_path)}:",
             f"  {added.kind} sheet published {added.label}, {added.rows} rows, sha256 {e.sha256}",
             f"  copied to {paths.relative(added.cached)}; url {e.url}",
-            f"Notebooks now verify it by sha256: use sheet=\"{name}\" (or an as_of date on or after {e.published}).",
-            f"To commit it:  git add {paths.relative(registry_path)} && git commit -m \"Register ICE sheet {name}\"",
+            f'Notebooks now verify it by sha256: use sheet="{name}" (or an as_of date on or after {e.published}).',
+            f'To commit it:  git add {paths.relative(registry_path)} && git commit -m "Register ICE sheet {name}"',
             (
                 f"Other machines fetch it with `make data` from the url above (check that it serves these bytes) "
                 f"or from ${MIRROR_ENV} (copy the file there)."
@@ -590,8 +591,11 @@ def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _plain_warning
     command = args.command or "fetch"
     if command == "list":
-        print(pd.DataFrame([e.__dict__ for e in load_registry().values()])[
-            ["path", "bytes", "publisher", "published"]].to_string(index=False))
+        print(
+            pd.DataFrame([e.__dict__ for e in load_registry().values()])[
+                ["path", "bytes", "publisher", "published"]
+            ].to_string(index=False)
+        )
         return 0
     if command == "add":
         registry_path = args.registry or paths.REGISTRY

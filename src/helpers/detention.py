@@ -145,8 +145,13 @@ LAYOUTS: tuple[Layout, ...] = (
         sheets=("Facility List - Main",),
         header_row=7,
         columns={
-            "code": "DETLOC", "name": "Name", "city": "City", "county": "County", "state": "State",
-            "type_detailed": "Type Detailed", "contract_date": "Best Known Contract Initiation Date",
+            "code": "DETLOC",
+            "name": "Name",
+            "city": "City",
+            "county": "County",
+            "state": "State",
+            "type_detailed": "Type Detailed",
+            "contract_date": "Best Known Contract Initiation Date",
         },
         adp="fy_columns",
         adp_columns=_fy_cols(2010, 2017),
@@ -158,8 +163,14 @@ LAYOUTS: tuple[Layout, ...] = (
         sheets=("Facility List - Main",),
         header_row=9,
         columns={
-            "code": "DETLOC", "name": "Name", "city": "City", "county": "County", "state": "State",
-            "type_detailed": "Type Detailed", "first_use": "Date of First Use", "last_use": "Date of Last Use",
+            "code": "DETLOC",
+            "name": "Name",
+            "city": "City",
+            "county": "County",
+            "state": "State",
+            "type_detailed": "Type Detailed",
+            "first_use": "Date of First Use",
+            "last_use": "Date of Last Use",
             "contract_date": "Best Known Contract Initiation Date",
         },
         adp="fy_columns",
@@ -192,8 +203,11 @@ LAYOUTS: tuple[Layout, ...] = (
         sheets=(),
         header_row=1,
         columns={
-            "code": "detention_facility_code", "name": "detention_facility_name", "city": "city",
-            "state": "state", "type_detailed": "type_detailed",
+            "code": "detention_facility_code",
+            "name": "detention_facility_name",
+            "city": "city",
+            "state": "state",
+            "type_detailed": "type_detailed",
         },
         adp="none",
         data_as_of="2025-07-15",
@@ -345,8 +359,7 @@ def _tidy(body: pd.DataFrame, layout: Layout, source: str, where: str) -> pd.Dat
             out = out.assign(fiscal_year=layout.fiscal_year, adp=adp.to_numpy())
         elif layout.adp == "fy_columns":
             parts = [
-                out.assign(fiscal_year=fiscal_year_of(c), adp=body[c].map(_adp).to_numpy())
-                for c in layout.adp_columns
+                out.assign(fiscal_year=fiscal_year_of(c), adp=body[c].map(_adp).to_numpy()) for c in layout.adp_columns
             ]
             out = pd.concat(parts, ignore_index=True)
         elif layout.adp == "none":
@@ -545,8 +558,18 @@ def missing_fiscal_years(df: pd.DataFrame) -> list[int]:
 
 
 DEAL_COLUMNS = [
-    "county_fips", "county_name", "facilities", "codes", "first_use", "last_use", "contract_date",
-    "first_fy_used", "years_used", "adp_active_year", "since", "long_standing",
+    "county_fips",
+    "county_name",
+    "facilities",
+    "codes",
+    "first_use",
+    "last_use",
+    "contract_date",
+    "first_fy_used",
+    "years_used",
+    "adp_active_year",
+    "since",
+    "long_standing",
 ]
 
 
@@ -583,9 +606,7 @@ def county_deals(df: pd.DataFrame, counties: pd.DataFrame) -> pd.DataFrame:
                 "years_used": int(jails["years_used"].sum()),
                 "adp_active_year": round(float(active), 2),
                 "since": since,
-                "long_standing": bool(
-                    pd.notna(since) and since <= REFERENCE_YEAR - LONG_STANDING_YEARS and active > 0
-                ),
+                "long_standing": bool(pd.notna(since) and since <= REFERENCE_YEAR - LONG_STANDING_YEARS and active > 0),
             }
         )
     out = pd.DataFrame(rows, columns=DEAL_COLUMNS)  # a state with no 287(g) county gets an empty table
@@ -761,11 +782,18 @@ def rule_outcomes(
             for adp in min_adp:
                 start = deals[column[basis]]
                 ok = start.notna() & (start <= REFERENCE_YEAR - y) & (deals["adp_active_year"] > adp)
-                names = sorted(re.sub(r"\s+County$", "", n) for n in deals.loc[ok.fillna(False).astype(bool), "county_name"])
+                names = sorted(
+                    re.sub(r"\s+County$", "", n) for n in deals.loc[ok.fillna(False).astype(bool), "county_name"]
+                )
                 rows.append(
-                    {"basis": basis, "since_at_most": REFERENCE_YEAR - y, "adp_above": adp,
-                     "counties": ", ".join(names) or "none", "n": len(names),
-                     "stated": basis == "deal" and y == LONG_STANDING_YEARS and adp == 0}
+                    {
+                        "basis": basis,
+                        "since_at_most": REFERENCE_YEAR - y,
+                        "adp_above": adp,
+                        "counties": ", ".join(names) or "none",
+                        "n": len(names),
+                        "stated": basis == "deal" and y == LONG_STANDING_YEARS and adp == 0,
+                    }
                 )
     return pd.DataFrame(rows)
 
@@ -784,8 +812,11 @@ def type_history(df: pd.DataFrame, facility_ids: list[str] | None = None) -> pd.
     out = (
         ice_rows[ice_rows["type_detailed"] != ""]
         .groupby(["facility_id", "type_detailed"])
-        .agg(first_listed=("data_as_of", "min"), last_listed=("data_as_of", "max"),
-             files=("source_file", lambda s: "; ".join(sorted(set(s)))))
+        .agg(
+            first_listed=("data_as_of", "min"),
+            last_listed=("data_as_of", "max"),
+            files=("source_file", lambda s: "; ".join(sorted(set(s)))),
+        )
         .reset_index()
     )
     out.insert(1, "name", out["facility_id"].map(names))
@@ -814,8 +845,11 @@ def type_sentence(history: pd.DataFrame, facility_id: str, types: tuple[str, ...
     for r in rows.to_dict("records"):
         kind, first, last = r["type_detailed"], pd.Timestamp(r["first_listed"]), pd.Timestamp(r["last_listed"])
         meaning = TYPE_MEANINGS.get(kind, "")
-        span = (f"in the file dated {first:%Y-%m-%d}" if first == last
-                else f"in files dated {first:%Y-%m-%d} to {last:%Y-%m-%d}")
+        span = (
+            f"in the file dated {first:%Y-%m-%d}"
+            if first == last
+            else f"in files dated {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+        )
         text = f"{kind}{f' ({meaning})' if meaning else ''} {span}"
         if previous_last is not None:
             text = ("then as " if previous_last < first else "and as ") + text

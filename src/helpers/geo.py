@@ -357,8 +357,7 @@ def county_shapes(state: str) -> dict[str, MultiPolygon]:
         xmin, _, xmax, _ = shapely.total_bounds(list(shapes.values()))
         if xmax - xmin > 180:
             shapes = {
-                f: shapely.transform(g, lambda xy: xy - [[360.0, 0.0]] * (xy[:, :1] > 0))
-                for f, g in shapes.items()
+                f: shapely.transform(g, lambda xy: xy - [[360.0, 0.0]] * (xy[:, :1] > 0)) for f, g in shapes.items()
             }
     return dict(sorted(shapes.items()))
 

@@ -60,8 +60,16 @@ from helpers import geo, ice, paths
 IDENTITY = ["state", "agency_key", "support_type"]
 #: Columns :func:`build` needs in the tidy table (``agency_key``, ``agency_type``, ``county_*``, ``list`` and
 #: ``row`` are optional: computed by the same rule, or taken as missing).
-REQUIRED = ["source_file", "published", "published_label", "published_kind", "state", "agency", "support_type",
-            "signed"]
+REQUIRED = [
+    "source_file",
+    "published",
+    "published_label",
+    "published_kind",
+    "state",
+    "agency",
+    "support_type",
+    "signed",
+]
 STATUS_DATE = date(2025, 12, 31)
 STATUSES = ("active", "gone", "renamed", "not yet listed")
 RENAME_RULE = (
@@ -71,22 +79,69 @@ RENAME_RULE = (
 )
 #: Columns of :attr:`History.agreements`, in order.
 COLUMNS = [
-    "state", "agency_key", "support_type", "agency", "names", "agency_type", "county_fips", "county_name",
-    "signed", "signed_dates",
-    "first_file", "first_label", "first_published", "first_kind",
-    "last_file", "last_label", "last_published", "last_kind",
-    "sheets", "contents", "sheets_missing", "sheets_listed_twice", "returned", "gaps", "gap_sheets",
-    "status", "gone_after_file", "gone_after_label", "gone_from_file", "gone_from_label", "gone_from_published",
-    "renamed_to", "renamed_from", "on_newest_sheet",
+    "state",
+    "agency_key",
+    "support_type",
+    "agency",
+    "names",
+    "agency_type",
+    "county_fips",
+    "county_name",
+    "signed",
+    "signed_dates",
+    "first_file",
+    "first_label",
+    "first_published",
+    "first_kind",
+    "last_file",
+    "last_label",
+    "last_published",
+    "last_kind",
+    "sheets",
+    "contents",
+    "sheets_missing",
+    "sheets_listed_twice",
+    "returned",
+    "gaps",
+    "gap_sheets",
+    "status",
+    "gone_after_file",
+    "gone_after_label",
+    "gone_from_file",
+    "gone_from_label",
+    "gone_from_published",
+    "renamed_to",
+    "renamed_from",
+    "on_newest_sheet",
 ]
 #: dtype of each column of :attr:`History.agreements` (dates as datetime64 at midnight or at the nominal hour).
 DTYPES = {c: "string" for c in COLUMNS} | {
-    "signed": "datetime64[us]", "first_published": "datetime64[us]", "last_published": "datetime64[us]",
-    "gone_from_published": "datetime64[us]", "sheets": "int64", "contents": "int64", "sheets_missing": "int64",
-    "sheets_listed_twice": "int64", "gaps": "int64", "returned": "bool", "on_newest_sheet": "bool",
+    "signed": "datetime64[us]",
+    "first_published": "datetime64[us]",
+    "last_published": "datetime64[us]",
+    "gone_from_published": "datetime64[us]",
+    "sheets": "int64",
+    "contents": "int64",
+    "sheets_missing": "int64",
+    "sheets_listed_twice": "int64",
+    "gaps": "int64",
+    "returned": "bool",
+    "on_newest_sheet": "bool",
 }
-PUBLICATION_COLUMNS = ["file", "published", "label", "kind", "content", "rows", "agreements", "repeated_rows",
-                       "added", "returned", "removed", "renamed"]
+PUBLICATION_COLUMNS = [
+    "file",
+    "published",
+    "label",
+    "kind",
+    "content",
+    "rows",
+    "agreements",
+    "repeated_rows",
+    "added",
+    "returned",
+    "removed",
+    "renamed",
+]
 
 
 class HistoryError(ValueError):
@@ -121,8 +176,11 @@ def _check(df: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
         raise HistoryError(f"the sheet table lacks column(s) {missing}; use the tidy table of helpers.ice.load_sheets")
-    used = [c for c in (*REQUIRED, "list", "row", "agency_key", "agency_type", "county_fips", "county_name")
-            if c in df.columns]
+    used = [
+        c
+        for c in (*REQUIRED, "list", "row", "agency_key", "agency_type", "county_fips", "county_name")
+        if c in df.columns
+    ]
     work = df[used].reset_index(drop=True)
     work.attrs = {}  # the loader's reports are not needed here, and pandas would copy them on every step
 
@@ -175,12 +233,14 @@ def _check(df: pd.DataFrame) -> pd.DataFrame:
 def _publications(work: pd.DataFrame, contents: Mapping[str, str] | None) -> pd.DataFrame:
     """One row per publication, oldest first (ties in the order of the table)."""
     grouped = work.groupby("source_file", sort=False)
-    pubs = pd.DataFrame({
-        "published": grouped["published"].first(),
-        "label": grouped["published_label"].first(),
-        "kind": grouped["published_kind"].first(),
-        "rows": grouped.size(),
-    })
+    pubs = pd.DataFrame(
+        {
+            "published": grouped["published"].first(),
+            "label": grouped["published_label"].first(),
+            "kind": grouped["published_kind"].first(),
+            "rows": grouped.size(),
+        }
+    )
     pubs = pubs.rename_axis("file").reset_index()
     pubs = pubs.sort_values("published", kind="stable").reset_index(drop=True)
     pubs["content"] = pubs["file"].map(lambda f: contents.get(f, f) if contents else f)
@@ -193,8 +253,11 @@ def _rename_pairs(ag: pd.DataFrame, n_pubs: int) -> pd.DataFrame:
     new = ag[ag["first"] > 0]
     cols = ["id", "state", "agency_key", "support_type", "county_fips"]
     m = old[cols + ["handover", "signed_last"]].merge(
-        new[cols + ["first", "signed_first"]], left_on=["support_type", "handover", "signed_last"],
-        right_on=["support_type", "first", "signed_first"], suffixes=("_old", "_new"))
+        new[cols + ["first", "signed_first"]],
+        left_on=["support_type", "handover", "signed_last"],
+        right_on=["support_type", "first", "signed_first"],
+        suffixes=("_old", "_new"),
+    )
     m = m[(m["state_old"] == m["state_new"]) | (m["agency_key_old"] == m["agency_key_new"])]
     both = m["county_fips_old"].notna() & m["county_fips_new"].notna()
     m = m[~both | (m["county_fips_old"] == m["county_fips_new"])]
@@ -202,7 +265,9 @@ def _rename_pairs(ag: pd.DataFrame, n_pubs: int) -> pd.DataFrame:
     several = m.groupby("id_old")["id_new"].transform("size") > 1
     same_word = m["agency_key_old"].str.split(" ").str[0] == m["agency_key_new"].str.split(" ").str[0]
     m = m[~several | same_word]
-    m = m[(m.groupby("id_old")["id_new"].transform("size") == 1) & (m.groupby("id_new")["id_old"].transform("size") == 1)]
+    m = m[
+        (m.groupby("id_old")["id_new"].transform("size") == 1) & (m.groupby("id_new")["id_old"].transform("size") == 1)
+    ]
     return m[["id_old", "id_new"]].rename(columns={"id_old": "old", "id_new": "new"}).reset_index(drop=True)
 
 
@@ -267,8 +332,9 @@ def _joined(values: pd.Series, groups: np.ndarray, n: int, date_format: str | No
     return ["; ".join(parts) if parts else None for parts in out]
 
 
-def build(df: pd.DataFrame, contents: Mapping[str, str] | None = None,
-          status_date: str | date = STATUS_DATE) -> History:
+def build(
+    df: pd.DataFrame, contents: Mapping[str, str] | None = None, status_date: str | date = STATUS_DATE
+) -> History:
     """The agreement history of the sheets in ``df`` (rules in the module docstring).
 
     ``df`` is the tidy table of several participating sheets
@@ -306,11 +372,16 @@ def build(df: pd.DataFrame, contents: Mapping[str, str] | None = None,
     seen[p_id, content[p_at]] = True
     twice = np.zeros((n_ids, n_pubs), dtype=bool)  # agreement x publication with a repeated row
     twice[ids[~first_of], sheet_of[~first_of]] = True
-    ag = pd.DataFrame({
-        "first": p_at[firsts], "last": p_at[lasts], "sheets": lasts - firsts + 1, "contents": seen.sum(axis=1),
-        "signed_first": _pick(work["signed"], presence, p_id, n_ids),
-        "signed_last": _pick(work["signed"], presence, p_id, n_ids, last=True),
-    })
+    ag = pd.DataFrame(
+        {
+            "first": p_at[firsts],
+            "last": p_at[lasts],
+            "sheets": lasts - firsts + 1,
+            "contents": seen.sum(axis=1),
+            "signed_first": _pick(work["signed"], presence, p_id, n_ids),
+            "signed_last": _pick(work["signed"], presence, p_id, n_ids, last=True),
+        }
+    )
     ends = work.iloc[presence[firsts]]
     for column in IDENTITY:
         ag[column] = ends[column].to_numpy()
@@ -326,10 +397,20 @@ def build(df: pd.DataFrame, contents: Mapping[str, str] | None = None,
 
     labels = pubs["label"].to_numpy()
     if len(gaps):
-        text = gaps.assign(
-            t=[f"{labels[a + 1]}" + (f" to {labels[b - 1]}" if b - 1 > a + 1 else "") + f" ({b - a - 1} "
-               + ("sheet" if b - a - 1 == 1 else "sheets") + ")" for a, b in zip(gaps["after"], gaps["before"])]
-        ).groupby("id")["t"].agg("; ".join)
+        text = (
+            gaps.assign(
+                t=[
+                    f"{labels[a + 1]}"
+                    + (f" to {labels[b - 1]}" if b - 1 > a + 1 else "")
+                    + f" ({b - a - 1} "
+                    + ("sheet" if b - a - 1 == 1 else "sheets")
+                    + ")"
+                    for a, b in zip(gaps["after"], gaps["before"])
+                ]
+            )
+            .groupby("id")["t"]
+            .agg("; ".join)
+        )
         ag["gap_sheets"] = ag["id"].map(text)
     else:
         ag["gap_sheets"] = pd.NA
@@ -389,8 +470,9 @@ def build(df: pd.DataFrame, contents: Mapping[str, str] | None = None,
     pubs = pubs.join(_changes_per_publication(ag, runs, pairs, n_pubs))
 
     agreements = ag[COLUMNS].astype(DTYPES)
-    history = History(agreements.reset_index(drop=True), pubs[PUBLICATION_COLUMNS], runs, gaps, pairs,
-                      repeated, status_i)
+    history = History(
+        agreements.reset_index(drop=True), pubs[PUBLICATION_COLUMNS], runs, gaps, pairs, repeated, status_i
+    )
     check(history, work)
     return history
 
@@ -474,22 +556,36 @@ def renames(history: History, work: pd.DataFrame) -> pd.DataFrame:
     new_name = np.flatnonzero((p_id[1:] == p_id[:-1]) & (agency[:-1] >= 0) & (agency[1:] != agency[:-1])) + 1
     changed, previous = rows.iloc[presence[new_name]], rows.iloc[presence[new_name - 1]]
     labels = pubs["label"].to_numpy()
-    printed = pd.DataFrame({
-        "rule": "printed name", "state": changed["state"].to_numpy(), "support_type": changed["support_type"].to_numpy(),
-        "old_name": previous["agency"].to_numpy(), "new_name": changed["agency"].to_numpy(),
-        "new_state": changed["state"].to_numpy(), "signed": changed["signed"].to_numpy(),
-        "last_old": labels[previous["i"].to_numpy()], "first_new": labels[changed["i"].to_numpy()],
-        "_i": changed["i"].to_numpy(),
-    })
+    printed = pd.DataFrame(
+        {
+            "rule": "printed name",
+            "state": changed["state"].to_numpy(),
+            "support_type": changed["support_type"].to_numpy(),
+            "old_name": previous["agency"].to_numpy(),
+            "new_name": changed["agency"].to_numpy(),
+            "new_state": changed["state"].to_numpy(),
+            "signed": changed["signed"].to_numpy(),
+            "last_old": labels[previous["i"].to_numpy()],
+            "first_new": labels[changed["i"].to_numpy()],
+            "_i": changed["i"].to_numpy(),
+        }
+    )
     ag = history.agreements
     old, new = ag.loc[history.pairs["old"].to_numpy()], ag.loc[history.pairs["new"].to_numpy()]
-    by_rule = pd.DataFrame({
-        "rule": "rule", "state": old["state"].to_numpy(), "support_type": old["support_type"].to_numpy(),
-        "old_name": old["agency"].to_numpy(), "new_name": new["names"].str.split("; ").str[0].to_numpy(),
-        "new_state": new["state"].to_numpy(), "signed": new["signed"].to_numpy(),
-        "last_old": old["last_label"].to_numpy(), "first_new": new["first_label"].to_numpy(),
-        "_i": pubs.reset_index().set_index("file").loc[new["first_file"], "index"].to_numpy(),
-    })
+    by_rule = pd.DataFrame(
+        {
+            "rule": "rule",
+            "state": old["state"].to_numpy(),
+            "support_type": old["support_type"].to_numpy(),
+            "old_name": old["agency"].to_numpy(),
+            "new_name": new["names"].str.split("; ").str[0].to_numpy(),
+            "new_state": new["state"].to_numpy(),
+            "signed": new["signed"].to_numpy(),
+            "last_old": old["last_label"].to_numpy(),
+            "first_new": new["first_label"].to_numpy(),
+            "_i": pubs.reset_index().set_index("file").loc[new["first_file"], "index"].to_numpy(),
+        }
+    )
     out = pd.concat([printed, by_rule], ignore_index=True).sort_values(["state", "_i", "new_name"], kind="stable")
     return out.drop(columns="_i").reset_index(drop=True)
 
@@ -505,8 +601,11 @@ def monthly_changes(history: History, states: list[str] | None = None) -> pd.Dat
     and ``active`` (agreements on the month's last publication).
     """
     pubs, runs, ag = history.publications, history.runs, history.agreements
-    keep = np.ones(len(ag), dtype=bool) if states is None else ag["state"].isin(
-        [geo.normalize_state(s) for s in states]).to_numpy()
+    keep = (
+        np.ones(len(ag), dtype=bool)
+        if states is None
+        else ag["state"].isin([geo.normalize_state(s) for s in states]).to_numpy()
+    )
     ids = set(np.flatnonzero(keep))
     runs = runs[runs["id"].isin(ids)]
     pairs = history.pairs[history.pairs["old"].isin(ids) | history.pairs["new"].isin(ids)]
@@ -517,8 +616,12 @@ def monthly_changes(history: History, states: list[str] | None = None) -> pd.Dat
     changes["active"] = np.cumsum(active)[: len(pubs)]
     changes["month"] = pubs["published"].dt.strftime("%Y-%m").to_numpy()
     out = changes.groupby("month", sort=True).agg(
-        added=("added", "sum"), returned=("returned", "sum"), removed=("removed", "sum"),
-        renamed=("renamed", "sum"), active=("active", "last"))
+        added=("added", "sum"),
+        returned=("returned", "sum"),
+        removed=("removed", "sum"),
+        renamed=("renamed", "sum"),
+        active=("active", "last"),
+    )
     out["net"] = out["added"] + out["returned"] - out["removed"]
     return out.reset_index()[["month", "added", "returned", "removed", "renamed", "net", "active"]]
 
@@ -566,9 +669,13 @@ def county_agreements(history: History, state: str, counties: list[str]) -> pd.D
 def summary(history: History) -> dict[str, int]:
     """Counts for a sentence: agreements ever listed, by status, returned, renamed by rule, printed-name changes."""
     ag = history.agreements
-    out = {"agreements": len(ag), "returned": int(ag["returned"].sum()), "rename_pairs": len(history.pairs),
-           "several_names": int(ag["names"].str.contains("; ", regex=False).sum()),
-           "repeated_rows": len(history.repeated)}
+    out = {
+        "agreements": len(ag),
+        "returned": int(ag["returned"].sum()),
+        "rename_pairs": len(history.pairs),
+        "several_names": int(ag["names"].str.contains("; ", regex=False).sum()),
+        "repeated_rows": len(history.repeated),
+    }
     out.update({s: int((ag["status"] == s).sum()) for s in STATUSES})
     return out
 
@@ -582,8 +689,18 @@ def in_force(history: History, as_of: str | date) -> int:
     return int(eligible[-1])
 
 
-EVENT_COLUMNS = ["county", "county_fips", "agency", "support_type", "signed", "listed_then", "event", "sheet",
-                 "last_listed", "published"]
+EVENT_COLUMNS = [
+    "county",
+    "county_fips",
+    "agency",
+    "support_type",
+    "signed",
+    "listed_then",
+    "event",
+    "sheet",
+    "last_listed",
+    "published",
+]
 
 
 def events_after(history: History, state: str, county_fips: Mapping[str, str], as_of: str | date) -> pd.DataFrame:
@@ -601,7 +718,9 @@ def events_after(history: History, state: str, county_fips: Mapping[str, str], a
     ag, pubs, runs = history.agreements, history.publications, history.runs
     at = in_force(history, as_of)
     labels, times, newest = pubs["label"].to_numpy(), pubs["published"].to_numpy(), len(pubs) - 1
-    mine = ag.index[(ag["state"] == state) & (ag["agency_type"] == "County") & ag["county_fips"].isin(list(county_fips))]
+    mine = ag.index[
+        (ag["state"] == state) & (ag["agency_type"] == "County") & ag["county_fips"].isin(list(county_fips))
+    ]
     runs = runs[runs["id"].isin(mine) & (runs["end"] >= at)]
     rows = []
     listed_then = set(runs.loc[runs["start"] <= at, "id"])
@@ -609,18 +728,39 @@ def events_after(history: History, state: str, county_fips: Mapping[str, str], a
     stretches = zip(runs.index.tolist(), runs["id"].tolist(), runs["start"].tolist(), runs["end"].tolist())
     for run, agreement, start, end in stretches:  # a few agreements of a few counties: not the sheets' rows
         a = ag.loc[agreement]
-        base = {"county": county_fips[a["county_fips"]], "county_fips": a["county_fips"], "agency": a["agency"],
-                "support_type": a["support_type"], "signed": a["signed"], "listed_then": agreement in listed_then}
+        base = {
+            "county": county_fips[a["county_fips"]],
+            "county_fips": a["county_fips"],
+            "agency": a["agency"],
+            "support_type": a["support_type"],
+            "signed": a["signed"],
+            "listed_then": agreement in listed_then,
+        }
         if start > at:
             kind = "added" if run in first_run else "returned"
-            rows.append({**base, "event": kind, "sheet": labels[start], "last_listed": pd.NA,
-                         "published": times[start]})
+            rows.append(
+                {**base, "event": kind, "sheet": labels[start], "last_listed": pd.NA, "published": times[start]}
+            )
         if end < newest:
-            rows.append({**base, "event": "removed", "sheet": labels[end + 1], "last_listed": labels[end],
-                         "published": times[end + 1]})
+            rows.append(
+                {
+                    **base,
+                    "event": "removed",
+                    "sheet": labels[end + 1],
+                    "last_listed": labels[end],
+                    "published": times[end + 1],
+                }
+            )
         elif start <= at:
-            rows.append({**base, "event": "still listed", "sheet": labels[newest], "last_listed": labels[newest],
-                         "published": times[newest]})
+            rows.append(
+                {
+                    **base,
+                    "event": "still listed",
+                    "sheet": labels[newest],
+                    "last_listed": labels[newest],
+                    "published": times[newest],
+                }
+            )
     out = pd.DataFrame(rows, columns=EVENT_COLUMNS)
     rank = out["event"].map({"removed": 0, "returned": 1, "added": 2, "still listed": 3})
     out = out.assign(_rank=rank).sort_values(["published", "_rank", "county", "support_type"], kind="stable")
@@ -652,10 +792,18 @@ def write_parquet(agreements: pd.DataFrame, path: str | Path) -> Path:
     path = Path(path)
     if not path.is_absolute():
         path = paths.processed_dir() / path
-    types = {c: pa.string() for c in COLUMNS} | {
-        "signed": pa.date32(), "first_published": pa.timestamp("s"), "last_published": pa.timestamp("s"),
-        "gone_from_published": pa.timestamp("s"), "returned": pa.bool_(), "on_newest_sheet": pa.bool_(),
-    } | {c: pa.int64() for c in ("sheets", "contents", "sheets_missing", "sheets_listed_twice", "gaps")}
+    types = (
+        {c: pa.string() for c in COLUMNS}
+        | {
+            "signed": pa.date32(),
+            "first_published": pa.timestamp("s"),
+            "last_published": pa.timestamp("s"),
+            "gone_from_published": pa.timestamp("s"),
+            "returned": pa.bool_(),
+            "on_newest_sheet": pa.bool_(),
+        }
+        | {c: pa.int64() for c in ("sheets", "contents", "sheets_missing", "sheets_listed_twice", "gaps")}
+    )
     arrays = []
     for column in COLUMNS:
         values = agreements[column]
@@ -708,8 +856,14 @@ def counties_listed(history: History, state: str, as_of: str | date) -> dict[str
     return dict(sorted(zip(ag["county_fips"], ag["county_name"]), key=lambda kv: kv[1]))
 
 
-def events_sentence(events: pd.DataFrame, counties: Mapping[str, str], as_of: str | date, newest: str,
-                    which: str | None = None, shown: int = 6) -> str:
+def events_sentence(
+    events: pd.DataFrame,
+    counties: Mapping[str, str],
+    as_of: str | date,
+    newest: str,
+    which: str | None = None,
+    shown: int = 6,
+) -> str:
     """One paragraph, built from :func:`events_after`, on what happened to ``counties`` after ``as_of``.
 
     ``which`` names the set of counties (default "the N counties"); ``newest`` is the
@@ -729,24 +883,32 @@ def events_sentence(events: pd.DataFrame, counties: Mapping[str, str], as_of: st
     for r in changes.head(shown).to_dict("records"):
         what = f"{r['county']}'s {r['support_type']} agreement (signed {pd.Timestamp(r['signed']):%Y-%m-%d})"
         if r["event"] == "removed":
-            parts.append(f"{what} was last listed on the {r['last_listed']} sheet and is missing from the {r['sheet']} "
-                         "sheet")
+            parts.append(
+                f"{what} was last listed on the {r['last_listed']} sheet and is missing from the {r['sheet']} sheet"
+            )
         elif r["event"] == "returned":
             parts.append(f"{what} was listed again from the {r['sheet']} sheet")
         else:
-            parts.append(f"{r['county']}'s county agency added a {r['support_type']} agreement on the {r['sheet']} sheet")
+            parts.append(
+                f"{r['county']}'s county agency added a {r['support_type']} agreement on the {r['sheet']} sheet"
+            )
     if len(changes) > shown:
         parts.append(f"{len(changes) - shown} more changes are in the table below")
     kept = [f for f in counties if f in listed and f not in set(changes["county_fips"])]
     never = [f for f in counties if f not in listed]
     names = [counties[f].removesuffix(" County").removesuffix(" Parish") for f in kept]
     if kept:
-        who = ("all " if len(kept) == n else "the other " if parts else "") + text.counted(len(kept), "county", "counties")
+        who = ("all " if len(kept) == n else "the other " if parts else "") + text.counted(
+            len(kept), "county", "counties"
+        )
         listing = f" ({text.join(names)})" if len(kept) <= 10 else ""
         their = "their" if len(kept) != 1 else "its"
-        parts.append(f"{who}{listing} kept every agreement of {their} county agency through the newest archived "
-                     f"sheet, {newest}")
+        parts.append(
+            f"{who}{listing} kept every agreement of {their} county agency through the newest archived sheet, {newest}"
+        )
     if never:
-        parts.append(f"{text.join(counties[f] for f in never)} had no county-agency agreement on the sheet in force then")
+        parts.append(
+            f"{text.join(counties[f] for f in never)} had no county-agency agreement on the sheet in force then"
+        )
     head = f"After {day}, of {which or 'the ' + text.counted(n, 'county', 'counties')}: "
     return head + "; ".join(parts) + "."

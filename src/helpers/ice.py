@@ -130,8 +130,12 @@ SCHEMA = {
     "addendum": "ADDENDUM column as printed (sheets from July 2025)",
 }
 #: dtype of every tidy column (text columns are pandas' string dtype, missing values NaN).
-DTYPES = {c: "str" for c in SCHEMA} | {"row": "int64", "published": "datetime64[us]", "signed": "datetime64[us]",
-                                       "county_agency": "bool"}
+DTYPES = {c: "str" for c in SCHEMA} | {
+    "row": "int64",
+    "published": "datetime64[us]",
+    "signed": "datetime64[us]",
+    "county_agency": "bool",
+}
 #: Columns that come from the file name; the rest come from the bytes and are cached by sha256.
 NAME_COLUMNS = ["source_file", "published", "published_label", "published_kind"]
 CONTENT_COLUMNS = [c for c in SCHEMA if c not in NAME_COLUMNS]
@@ -161,7 +165,9 @@ def _corrections() -> dict[str, dict]:
         "signed": dict(zip(signed["printed"].str.strip(), signed["signed"])),
         "types": {
             (st.strip().upper(), geo.key(agency), printed.strip()): kind
-            for st, agency, printed, kind in zip(types["state"], types["agency"], types["printed"], types["agency_type"])
+            for st, agency, printed, kind in zip(
+                types["state"], types["agency"], types["printed"], types["agency_type"]
+            )
         },
         "type_names": {p.strip().casefold(): t for p, t in zip(type_names["printed"], type_names["agency_type"])},
         "agency_names": {
@@ -182,8 +188,15 @@ _ABBREVIATIONS = {"dept": "department", "pd": "police department", "pct": "preci
 #: Words that name the kind of organisation after a role word: "Sheriff's Office" = "Sheriff's Department".
 _ORG_WORDS = {"office", "offices", "department"}
 #: Role words (plural or possessive folded to the singular) after which an organisation word is dropped.
-_ROLE_WORDS = {"sheriff": "sheriff", "sheriffs": "sheriff", "police": "police", "constable": "constable",
-               "constables": "constable", "marshal": "marshal", "marshals": "marshal"}
+_ROLE_WORDS = {
+    "sheriff": "sheriff",
+    "sheriffs": "sheriff",
+    "police": "police",
+    "constable": "constable",
+    "constables": "constable",
+    "marshal": "marshal",
+    "marshals": "marshal",
+}
 
 
 @lru_cache(maxsize=1 << 16)
@@ -241,8 +254,12 @@ def _distinct(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return codes.reshape(-1), first
 
 
-def _per_distinct(rows: np.ndarray, arrays: list[np.ndarray], func: Callable[..., object],
-                  distinct: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+def _per_distinct(
+    rows: np.ndarray,
+    arrays: list[np.ndarray],
+    func: Callable[..., object],
+    distinct: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """``func(label, *values)`` once per distinct combination of the value ``arrays``, broadcast to every row.
 
     ``rows`` labels the rows (e.g. their positions, for error messages): ``label`` is that of the
@@ -257,8 +274,9 @@ def _per_distinct(rows: np.ndarray, arrays: list[np.ndarray], func: Callable[...
     return results[codes]
 
 
-def _columns_per_distinct(rows: np.ndarray, arrays: list[np.ndarray], func: Callable[..., tuple],
-                          width: int) -> list[np.ndarray]:
+def _columns_per_distinct(
+    rows: np.ndarray, arrays: list[np.ndarray], func: Callable[..., tuple], width: int
+) -> list[np.ndarray]:
     """Like :func:`_per_distinct` for a ``func`` that returns a tuple of ``width`` values: one array per value."""
     if len(rows) == 0:
         return [np.empty(0, dtype=object) for _ in range(width)]
@@ -341,8 +359,7 @@ def _signed(printed: object, where: str) -> pd.Timestamp | None:
         except ValueError:
             continue
     raise SheetFormatError(
-        f"{where}: SIGNED {text!r} is not a date. A typo goes in "
-        f"{paths.relative(SIGNED_CORRECTIONS)} with a reason."
+        f"{where}: SIGNED {text!r} is not a date. A typo goes in {paths.relative(SIGNED_CORRECTIONS)} with a reason."
     )
 
 
@@ -435,8 +452,12 @@ def _duplicates(raw: sheets.RawSheet) -> tuple[np.ndarray, list[list[int]]]:
 
 
 def _arrow_type(column: str) -> pa.DataType:
-    return {"row": pa.int64(), "published": pa.timestamp("us"), "signed": pa.timestamp("us"),
-            "county_agency": pa.bool_()}.get(column, pa.string())
+    return {
+        "row": pa.int64(),
+        "published": pa.timestamp("us"),
+        "signed": pa.timestamp("us"),
+        "county_agency": pa.bool_(),
+    }.get(column, pa.string())
 
 
 def _arrow_schema(columns: list[str]) -> pa.Schema:
@@ -460,13 +481,24 @@ def _normalise(raws: list[sheets.RawSheet]) -> list[tuple]:
         if len(missing_agency):
             raise SheetFormatError(f"{raw.file}, row {int(rows[missing_agency[0]])}: no LAW ENFORCEMENT AGENCY")
         kept.append(keep)
-        metas.append({"file": raw.file, "list": raw.list, "header": raw.header, "worksheet": raw.worksheet,
-                      "worksheets": raw.worksheets, "duplicates": duplicates, "rows": int(keep.sum())})
+        metas.append(
+            {
+                "file": raw.file,
+                "list": raw.list,
+                "header": raw.header,
+                "worksheet": raw.worksheet,
+                "worksheets": raw.worksheets,
+                "duplicates": duplicates,
+                "rows": int(keep.sum()),
+            }
+        )
     sizes = [int(m["rows"]) for m in metas]
     sheet_of = np.repeat(np.arange(len(raws)), sizes)
     rows = np.concatenate([raw.rows[k] for raw, k in zip(raws, kept)]) if raws else np.empty(0, dtype=np.int64)
-    col = {c: np.concatenate([raw.cells[c][k] for raw, k in zip(raws, kept)]) if raws else np.empty(0, dtype=object)
-           for c in sheets.RAW_COLUMNS[1:]}
+    col = {
+        c: np.concatenate([raw.cells[c][k] for raw, k in zip(raws, kept)]) if raws else np.empty(0, dtype=object)
+        for c in sheets.RAW_COLUMNS[1:]
+    }
     kinds = np.array([raw.list for raw in raws], dtype=object)[sheet_of]
     position = np.arange(len(rows))
 
@@ -482,8 +514,9 @@ def _normalise(raws: list[sheets.RawSheet]) -> list[tuple]:
     state = _per_distinct(position, [col["state_printed"]], state_of)
     agency = col["agency"]
     if _corrections()["agency_states"]:  # a row printed under another state than its agency's
-        moved = _per_distinct(position, [state, agency],
-                              lambda i, s, a: _corrections()["agency_states"].get((s, geo.key(a))))
+        moved = _per_distinct(
+            position, [state, agency], lambda i, s, a: _corrections()["agency_states"].get((s, geo.key(a)))
+        )
         hit = pd.notna(moved)
         state[hit] = moved[hit]
     # TYPE: each printed value once; a value that is not a TYPE (e.g. #NA) only through the per-agency corrections.
@@ -491,26 +524,37 @@ def _normalise(raws: list[sheets.RawSheet]) -> list[tuple]:
     agency_type = _per_distinct(position, [printed_type], lambda i, t: _type_name(t))
     odd = np.flatnonzero(pd.isna(agency_type) & pd.notna(printed_type))
     if len(odd):
-        agency_type[odd] = _per_distinct(odd, [state[odd], agency[odd], printed_type[odd]],
-                                         lambda i, s, a, t: _agency_type(s, a, t, where(i)))
+        agency_type[odd] = _per_distinct(
+            odd, [state[odd], agency[odd], printed_type[odd]], lambda i, s, a, t: _agency_type(s, a, t, where(i))
+        )
     if _corrections()["types"]:  # a TYPE that ICE's other sheets contradict, for one agency
-        fixed = _per_distinct(position, [state, agency, printed_type], lambda i, s, a, t:
-                              _corrections()["types"].get((s, geo.key(a), _clean(t))) if isinstance(t, str) else None)
+        fixed = _per_distinct(
+            position,
+            [state, agency, printed_type],
+            lambda i, s, a, t: _corrections()["types"].get((s, geo.key(a), _clean(t))) if isinstance(t, str) else None,
+        )
         hit = pd.notna(fixed)
         agency_type[hit] = fixed[hit]
     county = col["county_printed"].copy()
-    county[_per_distinct(position, [county], lambda i, c: isinstance(c, str) and c.upper() in ("#NA", "N/A", "NA"))
-           .astype(bool)] = None
+    county[
+        _per_distinct(position, [county], lambda i, c: isinstance(c, str) and c.upper() in ("#NA", "N/A", "NA")).astype(
+            bool
+        )
+    ] = None
     # The agency name matters for the county only when none is printed (the agency-name rule of helpers.geo).
     agency_for_county = np.where(pd.isna(county), agency, "")
     county_fips, county_name, county_match = _columns_per_distinct(
-        position, [state, county, agency_for_county, agency_type], lambda i, s, c, a, t: _county_of(s, c, a, t), 3)
+        position, [state, county, agency_for_county, agency_type], lambda i, s, c, a, t: _county_of(s, c, a, t), 3
+    )
     unmatched_rows = np.flatnonzero(county_match == geo.UNMATCHED)
     if len(unmatched_rows):
         i = int(unmatched_rows[0])
         raise _unmatched_error(where(i), state[i], county[i], agency[i], agency_type[i])
-    county_agency = _per_distinct(position, [state, agency, agency_type, pd.notna(county_fips)],
-                                  lambda i, s, a, t, placed: is_county_agency(s, a, t, bool(placed))).astype(bool)
+    county_agency = _per_distinct(
+        position,
+        [state, agency, agency_type, pd.notna(county_fips)],
+        lambda i, s, a, t, placed: is_county_agency(s, a, t, bool(placed)),
+    ).astype(bool)
     refs = _state_columns()
     state_name, usps, state_fips, state_kind = _columns_per_distinct(position, [state], lambda i, s: refs[s], 4)
     signed = _per_distinct(position, [col["signed_printed"]], lambda i, p: _signed(p, where(i)))
@@ -530,14 +574,19 @@ def _normalise(raws: list[sheets.RawSheet]) -> list[tuple]:
         "county_name": county_name,
         "county_match": county_match,
         "county_agency": county_agency,
-        "support_type": _per_distinct(position, [col["support_type_printed"], kinds], lambda i, p, k:
-                                      canonical_support_type(p, where(i), blank_ok=k == "pending")),
+        "support_type": _per_distinct(
+            position,
+            [col["support_type_printed"], kinds],
+            lambda i, p, k: canonical_support_type(p, where(i), blank_ok=k == "pending"),
+        ),
         "signed": signed,
         "moa_url": col["moa_url"],
         "addendum": _per_distinct(position, [col["addendum"]], lambda i, v: None if v is None else _signed_text(v)),
     }
-    table = pa.table({c: pa.array(content[c], type=_arrow_type(c), from_pandas=True) for c in CONTENT_COLUMNS},
-                     schema=_arrow_schema(CONTENT_COLUMNS))
+    table = pa.table(
+        {c: pa.array(content[c], type=_arrow_type(c), from_pandas=True) for c in CONTENT_COLUMNS},
+        schema=_arrow_schema(CONTENT_COLUMNS),
+    )
     out, offset = [], 0
     for i, meta in enumerate(metas):
         part = table.slice(offset, sizes[i])
@@ -622,7 +671,9 @@ def prune_cache(key: str | None = None, folder: Path | None = None) -> int:
     key = key or cache_key()
     if folder is None or not folder.is_dir():
         return 0
-    stale = [e.path for e in os.scandir(folder) if e.name.endswith(".parquet") and not e.name.endswith(f"-{key}.parquet")]
+    stale = [
+        e.path for e in os.scandir(folder) if e.name.endswith(".parquet") and not e.name.endswith(f"-{key}.parquet")
+    ]
     for path in stale:
         Path(path).unlink(missing_ok=True)
     return len(stale)
@@ -662,7 +713,11 @@ def _check_publication(
     """The checks that need the file name; returns the parsed name and the sheet's attrs."""
     name = _name(file, sha256)
     sheets.check_layout(meta["header"], meta["list"], name.published, file)
-    if meta["max_signed"] and meta["list"] == "participating" and meta["max_signed"] > name.published.date().isoformat():
+    if (
+        meta["max_signed"]
+        and meta["list"] == "participating"
+        and meta["max_signed"] > name.published.date().isoformat()
+    ):
         content = table.to_pandas()
         late = content[content["signed"].dt.date > name.published.date()]
         shown = "; ".join(f"row {r.row}: {r.agency} signed {r.signed:%Y-%m-%d}" for r in late.head(3).itertuples())
@@ -729,12 +784,14 @@ def _report(attrs: dict, stacklevel: int = 3) -> None:
         warnings.warn(
             f"{file}: the name says {attrs['name_list']} but the content is a {attrs['list']} list "
             f"({'no' if attrs['list'] == 'pending' else 'a'} SIGNED/MOA column); the content decides, and the "
-            f"rows are marked list={attrs['list']}.", stacklevel=stacklevel,
+            f"rows are marked list={attrs['list']}.",
+            stacklevel=stacklevel,
         )
     if attrs["worksheet"] != attrs["worksheets"][0]:
         warnings.warn(
             f"{file}: ICE's header is on worksheet '{attrs['worksheet']}', which is read (worksheets: "
-            f"{attrs['worksheets']}).", stacklevel=stacklevel,
+            f"{attrs['worksheets']}).",
+            stacklevel=stacklevel,
         )
 
 
@@ -745,13 +802,16 @@ def duplicates_sentence(duplicates: list[dict]) -> str:
     files = sorted({d["file"] for d in duplicates})
     shown = "; ".join(f"{d['file']} row {d['row']} = row {d['same_as_row']}" for d in duplicates[:3])
     more = f"; and {len(duplicates) - 3} more" if len(duplicates) > 3 else ""
-    return (f"Dropped {len(duplicates)} exact duplicate row{'s' if len(duplicates) != 1 else ''} "
-            f"(every cell equal to an earlier row of the same sheet; one agency x support type is one agreement) "
-            f"in {len(files)} sheet{'s' if len(files) != 1 else ''}: {shown}{more}.")
+    return (
+        f"Dropped {len(duplicates)} exact duplicate row{'s' if len(duplicates) != 1 else ''} "
+        f"(every cell equal to an earlier row of the same sheet; one agency x support type is one agreement) "
+        f"in {len(files)} sheet{'s' if len(files) != 1 else ''}: {shown}{more}."
+    )
 
 
-def load_sheet(path: str | Path, name: str | None = None, *, sha256: str | None = None,
-               report: bool = True) -> pd.DataFrame:
+def load_sheet(
+    path: str | Path, name: str | None = None, *, sha256: str | None = None, report: bool = True
+) -> pd.DataFrame:
     """Read one ICE participating or pending sheet into the tidy :data:`SCHEMA` table.
 
     ``name`` is the file name to parse the publication time from (defaults to
@@ -768,7 +828,9 @@ def load_sheet(path: str | Path, name: str | None = None, *, sha256: str | None 
     path = Path(path)
     file = Path(name).name if name else path.name
     if not path.is_file():
-        raise FileNotFoundError(f"{file}: no such file ({path}); check the path, or run `make data` for a registered sheet")
+        raise FileNotFoundError(
+            f"{file}: no such file ({path}); check the path, or run `make data` for a registered sheet"
+        )
     sha256 = sha256 or data.file_sha256(path)
     _name(file, sha256)  # an undatable name fails before any parsing
     out = _assemble([(file, sha256)], _contents({sha256: (path, file)}, None))
@@ -856,12 +918,25 @@ def count_units(df: pd.DataFrame, by: str | list[str] | None = "state") -> pd.Da
     if "agency_key" in df.columns:
         keys = df["agency_key"]
     else:  # a hand-made table: the same identity rule
-        keys = pd.Series(_per_distinct(np.zeros(len(df), dtype=np.int64), [df["state"].to_numpy(dtype=object),
-                         df["agency"].to_numpy(dtype=object)], lambda r, s, a: agency_key(s, a)), index=df.index, dtype="str")
+        keys = pd.Series(
+            _per_distinct(
+                np.zeros(len(df), dtype=np.int64),
+                [df["state"].to_numpy(dtype=object), df["agency"].to_numpy(dtype=object)],
+                lambda r, s, a: agency_key(s, a),
+            ),
+            index=df.index,
+            dtype="str",
+        )
     by_columns = [] if by is None else [by] if isinstance(by, str) else list(by)
-    work = pd.DataFrame({**{c: df[c] for c in by_columns}, "_agency": df["state"] + "|" + keys,
-                         "county_fips": df["county_fips"].where(_county_agency(df)),
-                         "county_any": df["county_fips"]}, index=df.index)  # only the columns counted
+    work = pd.DataFrame(
+        {
+            **{c: df[c] for c in by_columns},
+            "_agency": df["state"] + "|" + keys,
+            "county_fips": df["county_fips"].where(_county_agency(df)),
+            "county_any": df["county_fips"],
+        },
+        index=df.index,
+    )  # only the columns counted
     if by is None:
         work["_all"] = "all"
         by = "_all"
@@ -899,8 +974,14 @@ def counties_with_agreements(df: pd.DataFrame, state: str, unit: str = "counties
         rows, own = rows[own], own[own]
     rows = rows.assign(_own=own)
     if rows.empty:
-        empty = {"county_fips": "str", "county_name": "str", "agreements": "int64", "agencies": "str",
-                 "support_types": "str", "signed": "str"}
+        empty = {
+            "county_fips": "str",
+            "county_name": "str",
+            "agreements": "int64",
+            "agencies": "str",
+            "support_types": "str",
+            "signed": "str",
+        }
         if unit == "counties_any":
             empty["county_agency_signed"] = "bool"
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in empty.items()})
@@ -966,8 +1047,9 @@ def agreement_totals(df: pd.DataFrame, groups: dict[str, list[str]]) -> tuple[in
     return len(df), {label: int(totals[label]) for label in groups}
 
 
-def compare_totals(before: pd.DataFrame, after: pd.DataFrame, groups: dict[str, list[str]],
-                   state: str | None = None) -> pd.DataFrame:
+def compare_totals(
+    before: pd.DataFrame, after: pd.DataFrame, groups: dict[str, list[str]], state: str | None = None
+) -> pd.DataFrame:
     """Agreements nationwide, in ``state`` (when given) and in each group on two sheets, and the change.
 
     ``before`` and ``after`` are tidy tables of one sheet each (e.g. the sheet
@@ -983,8 +1065,14 @@ def compare_totals(before: pd.DataFrame, after: pd.DataFrame, groups: dict[str, 
         areas = {label: [info["state"]], **areas}
     (old_national, old), (new_national, new) = agreement_totals(before, areas), agreement_totals(after, areas)
     out = pd.DataFrame(
-        {"area": ["Nationwide", *areas], "before": [old_national, *old.values()], "after": [new_national, *new.values()]}
+        {
+            "area": ["Nationwide", *areas],
+            "before": [old_national, *old.values()],
+            "after": [new_national, *new.values()],
+        }
     )
     out["change"] = out["after"] - out["before"]
-    out.attrs = {side: "; ".join(sorted(set(df["published_label"]))) for side, df in (("before", before), ("after", after))}
+    out.attrs = {
+        side: "; ".join(sorted(set(df["published_label"]))) for side, df in (("before", before), ("after", after))
+    }
     return out

@@ -94,21 +94,21 @@ def check_date(value: Any, name: str = "as_of", optional: bool = False) -> date 
     if value is None:
         if optional:
             return None
-        raise ParameterError(f"Parameter {name} is None; write an ISO date such as \"2025-11-01\".")
+        raise ParameterError(f'Parameter {name} is None; write an ISO date such as "2025-11-01".')
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
     if not isinstance(value, str) or not _ISO_DATE.match(value.strip()):
         raise ParameterError(
-            f"Parameter {name}={_kind(value)} is not an ISO date. Write it as YYYY-MM-DD, e.g. \"2025-11-01\"."
+            f'Parameter {name}={_kind(value)} is not an ISO date. Write it as YYYY-MM-DD, e.g. "2025-11-01".'
         )
     try:
         return date.fromisoformat(value.strip())
     except ValueError as exc:
         raise ParameterError(
             f"Parameter {name}={value!r} is not a calendar date ({exc}). Write an existing date as "
-            "YYYY-MM-DD, e.g. \"2025-11-01\"."
+            'YYYY-MM-DD, e.g. "2025-11-01".'
         ) from None
 
 
@@ -117,7 +117,7 @@ def check_state(value: Any, name: str = "state") -> str:
     from helpers import geo
 
     if not isinstance(value, str) or not value.strip():
-        raise ParameterError(f"Parameter {name}={_kind(value)} must be a state name such as \"MINNESOTA\".")
+        raise ParameterError(f'Parameter {name}={_kind(value)} must be a state name such as "MINNESOTA".')
     try:
         return geo.normalize_state(value)
     except geo.UnknownStateError:
@@ -133,8 +133,7 @@ def check_state(value: Any, name: str = "state") -> str:
         hints.append(f" Did you mean {' or '.join(near)}?")
     raise ParameterError(
         f"Parameter {name}={value!r} is not a state, DC or territory.{''.join(hints)} "
-        "Write the upper-case name as ICE prints it (the list is data/reference/states.csv). "
-        + _CORRECTIONS_NOTE
+        "Write the upper-case name as ICE prints it (the list is data/reference/states.csv). " + _CORRECTIONS_NOTE
     )
 
 
@@ -171,7 +170,9 @@ def check_years(value: Any, name: str = "fb_years") -> list[int]:
         raise ParameterError(f"Parameter {name}={_kind(value)} must be a non-empty list of years, e.g. {example}.")
     bad = [y for y in value if isinstance(y, bool) or not isinstance(y, int) or not 1900 <= y <= 2100]
     if bad:
-        raise ParameterError(f"Parameter {name}={value!r}: {bad[0]!r} is not a year; write whole years, e.g. {example}.")
+        raise ParameterError(
+            f"Parameter {name}={value!r}: {bad[0]!r} is not a year; write whole years, e.g. {example}."
+        )
     repeated = sorted({y for y in value if list(value).count(y) > 1})
     if repeated:
         listed = ", ".join(str(y) for y in repeated)
@@ -200,7 +201,7 @@ def check_sheet(value: Any, name: str = "sheet") -> str | None:
     if not isinstance(value, str) or not value.strip():
         raise ParameterError(
             f"Parameter {name}={_kind(value)} must be None or a sheet name such as "
-            "\"participatingAgencies10312025pm.xlsx\" or the path of a downloaded sheet."
+            '"participatingAgencies10312025pm.xlsx" or the path of a downloaded sheet.'
         )
     try:
         data.resolve(value)
@@ -218,7 +219,7 @@ def check_sheet(value: Any, name: str = "sheet") -> str | None:
     raise ParameterError(
         f"Parameter {name}={value!r}: no such file, and no registered sheet has that name "
         f"(looked in the working directory and the project root). Give a registered name such as "
-        "\"participatingAgencies10312025pm.xlsx\" or the path of a sheet you saved."
+        '"participatingAgencies10312025pm.xlsx" or the path of a sheet you saved.'
     )
 
 
@@ -227,7 +228,9 @@ def check_counties(value: Any, name: str = "counties") -> list[str] | None:
     if value is None:
         return None
     if isinstance(value, str) or not isinstance(value, (list, tuple)) or not value:
-        raise ParameterError(f"Parameter {name}={_kind(value)} must be None or a list of county names, e.g. [\"Cass\", \"Itasca\"].")
+        raise ParameterError(
+            f'Parameter {name}={_kind(value)} must be None or a list of county names, e.g. ["Cass", "Itasca"].'
+        )
     bad = [c for c in value if not isinstance(c, str) or not c.strip()]
     if bad:
         raise ParameterError(f"Parameter {name}: {bad[0]!r} is not a county name.")

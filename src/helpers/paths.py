@@ -222,7 +222,9 @@ def start_run(notebook: str, namespace: Mapping[str, Any]) -> Run:
     _echo_warnings(notebook)
     checks.check_all(values)
     changed = {
-        k: (v, defaults.get(k)) for k, v in values.items() if k not in defaults or _canonical(v) != _canonical(defaults[k])
+        k: (v, defaults.get(k))
+        for k, v in values.items()
+        if k not in defaults or _canonical(v) != _canonical(defaults[k])
     }
     run = Run(notebook, values, dict(defaults), OUTPUT / f"{notebook}-{params_hash(values)}", changed)
     _RUN = run

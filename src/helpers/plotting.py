@@ -107,7 +107,18 @@ SEABORN_WHITEGRID: dict[RcKeyType, Any] = {
     "ytick.right": False,
 }
 #: seaborn's "deep" palette: the colour cycle, and the colours of the codes "b", "g", "r", "m", "y", "c".
-SEABORN_DEEP = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974", "#64B5CD"]
+SEABORN_DEEP = [
+    "#4C72B0",
+    "#DD8452",
+    "#55A868",
+    "#C44E52",
+    "#8172B3",
+    "#937860",
+    "#DA8BC3",
+    "#8C8C8C",
+    "#CCB974",
+    "#64B5CD",
+]
 #: The package's own settings, applied over seaborn's theme.
 STYLE: dict[RcKeyType, Any] = {
     "figure.figsize": (9.0, 5.5),
@@ -189,7 +200,9 @@ def figure_title(fig: plt.Figure) -> str | None:
         titles += [ax.get_title(loc) for loc in ("left", "center", "right")]
     lines = [" ".join(line.split()) for t in titles if t for line in t.splitlines() if line.strip()]
     # a title's line break is punctuation to a reader: keep it as "; " unless the line already ends in some
-    text = "".join(line if i == 0 else (" " if lines[i - 1][-1] in ",;:." else "; ") + line for i, line in enumerate(lines))
+    text = "".join(
+        line if i == 0 else (" " if lines[i - 1][-1] in ",;:." else "; ") + line for i, line in enumerate(lines)
+    )
     return text or None
 
 
@@ -341,8 +354,7 @@ def county_map(
     geoms = _check_shapes(shapes)
     if rest_label is None:
         one_kind = not isinstance(kinds, Mapping) and colours is None
-        rest_label = ("no county agency signed" if one_kind
-                      else "no agreement" if colours is None else "other counties")
+        rest_label = "no county agency signed" if one_kind else "no agreement" if colours is None else "other counties"
     kind_of, colours = _check_kinds(kinds, geoms, colours)
     names = _check_labels(labels, geoms)
     fig = _figure_of(ax)
@@ -386,8 +398,9 @@ def county_map(
 
     def measure(text: str, fontsize: float, weight: str = "normal") -> tuple[float, float]:
         if (text, fontsize, weight) not in sizes:
-            t = fig.text(0, 0, text, fontsize=fontsize, fontweight=weight, ha="center", va="center",
-                         multialignment="center")
+            t = fig.text(
+                0, 0, text, fontsize=fontsize, fontweight=weight, ha="center", va="center", multialignment="center"
+            )
             box = t.get_window_extent(renderer)
             t.remove()
             sizes[(text, fontsize, weight)] = (box.width * 72 / fig.dpi, box.height * 72 / fig.dpi)
@@ -445,27 +458,50 @@ def county_map(
         side = _key_layout(key, measure, max_height=map_h * 72)
         under = _key_layout(key, measure, max_width=map_w * 72)
         key_below = max(max(map_w, under[0] / 72), map_h + KEY_GAP + under[1] / 72) < max(
-            map_w + KEY_GAP + side[0] / 72, map_h)
+            map_w + KEY_GAP + side[0] / 72, map_h
+        )
         key_w_pt, key_h_pt, key_items = under if key_below else side
         key_w, key_h = key_w_pt / 72, key_h_pt / 72
     width = max(map_w, key_w) if key_below else map_w + (KEY_GAP + key_w if key_items else 0.0)
     counts = {k: sum(1 for v in kind_of.values() if v == k) for k in colours}
     counts[rest_label] = len(geoms) - len(kind_of)
-    handles = [Patch(facecolor=colours.get(k, NO_KIND_COLOUR), label=f"{k[:1].upper()}{k[1:]}: {counted(n, 'county', 'counties')}")
-               for k, n in counts.items()]
+    handles = [
+        Patch(
+            facecolor=colours.get(k, NO_KIND_COLOUR),
+            label=f"{k[:1].upper()}{k[1:]}: {counted(n, 'county', 'counties')}",
+        )
+        for k, n in counts.items()
+    ]
     for ncols in range(len(handles), 0, -1):  # as many columns as fit the figure's width
-        legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, 0), ncols=ncols,
-                           fontsize=LEGEND_SIZE, handlelength=1.2, handleheight=1.0, columnspacing=1.2,
-                           borderaxespad=0.3, borderpad=0.2, frameon=False)
+        legend = ax.legend(
+            handles=handles,
+            loc="upper left",
+            bbox_to_anchor=(0, 0),
+            ncols=ncols,
+            fontsize=LEGEND_SIZE,
+            handlelength=1.2,
+            handleheight=1.0,
+            columnspacing=1.2,
+            borderaxespad=0.3,
+            borderpad=0.2,
+            frameon=False,
+        )
         if legend.get_window_extent(renderer).width / fig.dpi <= width or ncols == 1:
             break
         legend.remove()
     bottom = legend.get_window_extent(renderer).height / fig.dpi + 0.1
     if key and inline:  # a short key: one sentence under the legend
         sentence = "Numbered on the map: " + "; ".join(f"{n} {name}" for n, name in key)
-        note = ax.text(0.0, 0.0, wrap_to_width(sentence, width * 72, measure, LEGEND_SIZE), fontsize=LEGEND_SIZE,
-                       ha="left", va="top", color="#222222",
-                       transform=ax.transAxes + ScaledTranslation(0.04, -bottom, fig.dpi_scale_trans))
+        note = ax.text(
+            0.0,
+            0.0,
+            wrap_to_width(sentence, width * 72, measure, LEGEND_SIZE),
+            fontsize=LEGEND_SIZE,
+            ha="left",
+            va="top",
+            color="#222222",
+            transform=ax.transAxes + ScaledTranslation(0.04, -bottom, fig.dpi_scale_trans),
+        )
         bottom += note.get_window_extent(renderer).height / fig.dpi + 0.05
     if key_below:
         _draw_key(ax, key_items, (0.04, -(bottom + 0.1)), (0.0, 0.0))
@@ -474,8 +510,10 @@ def county_map(
         _draw_key(ax, key_items, (KEY_GAP, 0.0), (1.0, 1.0))
     top = 0.05
     if title:
-        ax.set_title(wrap_to_width(title, width * 72, measure, plt.rcParams["axes.titlesize"],
-                                   plt.rcParams["axes.titleweight"]), loc="left")
+        ax.set_title(
+            wrap_to_width(title, width * 72, measure, plt.rcParams["axes.titlesize"], plt.rcParams["axes.titleweight"]),
+            loc="left",
+        )
         top += ax.title.get_window_extent(renderer).height / fig.dpi + 0.15
     height = top + map_h + bottom
     fig.set_size_inches(width, height)
@@ -489,18 +527,22 @@ def county_map(
         lon, lat = to_lonlat(cx, cy)
         style: dict = {"color": _ink(fill[f])}
         if how in (NAME_ACROSS, NUMBER_BESIDE):  # not contained by its county: on a white box
-            style = {"color": "black",
-                     "bbox": {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "#555555", "lw": 0.4}}
+            style = {
+                "color": "black",
+                "bbox": {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "#555555", "lw": 0.4},
+            }
         if anchor is not None:
             w, h = measure(text, fontsize)
-            end = shapely.ops.nearest_points(shapely.box(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2),
-                                             shapely.Point(anchor))[0]
+            end = shapely.ops.nearest_points(
+                shapely.box(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), shapely.Point(anchor)
+            )[0]
             ax.plot(*zip(to_lonlat(*anchor), to_lonlat(end.x, end.y)), color="#333333", lw=0.5, zorder=3)
             point = to_lonlat(*anchor)
         else:
             point = (lon, lat)
-        artist = ax.text(lon, lat, text, fontsize=fontsize, ha="center", va="center", multialignment="center",
-                         zorder=4, **style)
+        artist = ax.text(
+            lon, lat, text, fontsize=fontsize, ha="center", va="center", multialignment="center", zorder=4, **style
+        )
         drawn.append(MapLabel(f, names[f], text, how, point, number_of.get(f), artist))
     _check_drawn(ax, [label.artist for label in drawn], renderer)
     return CountyMap(drawn, key, counts, (map_w, map_h), aspect)
@@ -526,14 +568,14 @@ def county_map_title(
     if n_total < 1:
         raise ValueError(f"county_map_title: {state_name} has no counties (n_total={n_total})")
     if n_signed > n_total or (n_any is not None and not n_signed <= n_any <= n_total):
-        raise ValueError(
-            f"county_map_title: need n_signed <= n_any <= n_total, got {n_signed}, {n_any}, {n_total}"
-        )
+        raise ValueError(f"county_map_title: need n_signed <= n_any <= n_total, got {n_signed}, {n_any}, {n_total}")
     if not str(state_name).strip():
         raise ValueError("county_map_title: empty state name")
     lead = "None" if n_signed == 0 else str(int(n_signed))
-    line = (f"{lead} of {state_name}'s {counted(n_total, 'county', 'counties')} "
-            f"{verb(max(n_signed, 1))} a county agency with a 287(g) agreement")
+    line = (
+        f"{lead} of {state_name}'s {counted(n_total, 'county', 'counties')} "
+        f"{verb(max(n_signed, 1))} a county agency with a 287(g) agreement"
+    )
     if n_any is not None:
         more = int(n_any - n_signed)
         if more == 0:
@@ -626,8 +668,10 @@ def _check_shapes(shapes: Mapping[str, Polygon | MultiPolygon]) -> dict[str, Pol
     for fips in sorted(shapes):
         shape = shapes[fips]
         if not isinstance(shape, (Polygon, MultiPolygon)):
-            raise TypeError(f"county_map: the shape of {fips!r} is a {type(shape).__name__}, not a shapely "
-                            "Polygon or MultiPolygon; pass geo.county_shapes(state)")
+            raise TypeError(
+                f"county_map: the shape of {fips!r} is a {type(shape).__name__}, not a shapely "
+                "Polygon or MultiPolygon; pass geo.county_shapes(state)"
+            )
         if shape.is_empty:
             raise ValueError(f"county_map: the shape of {fips!r} is empty")
         out[str(fips)] = shape
@@ -768,8 +812,12 @@ class _Placer:
         """
         angles = np.deg2rad(np.arange(0.0, 360.0, 22.5))
         far = math.hypot(self.width, self.height)
-        radii = np.concatenate([np.arange(GRID_STEP, OUTSIDE_REACH + GRID_STEP / 2, GRID_STEP),
-                                np.arange(OUTSIDE_REACH + 4 * GRID_STEP, far, 4 * GRID_STEP)])
+        radii = np.concatenate(
+            [
+                np.arange(GRID_STEP, OUTSIDE_REACH + GRID_STEP / 2, GRID_STEP),
+                np.arange(OUTSIDE_REACH + 4 * GRID_STEP, far, 4 * GRID_STEP),
+            ]
+        )
         r, a = np.meshgrid(radii, angles, indexing="ij")
         centres = np.column_stack([anchor[0] + (r * np.cos(a)).ravel(), anchor[1] + (r * np.sin(a)).ravel()])
         boxes = self._boxes(centres, w, h)
@@ -809,7 +857,7 @@ def _key_layout(
         items = [(header, 0.0, 0.0, "left", "bold")]
         x = 0.0
         for c in range(ncols):
-            column = key[c * rows:(c + 1) * rows]
+            column = key[c * rows : (c + 1) * rows]
             if not column:
                 break
             num_w = max(measure(str(n), KEY_SIZE)[0] for n, _ in column)
@@ -836,15 +884,25 @@ def _key_layout(
 
 
 def _draw_key(
-    ax: plt.Axes, items: list[tuple[str, float, float, str, str]], offset_in: tuple[float, float],
+    ax: plt.Axes,
+    items: list[tuple[str, float, float, str, str]],
+    offset_in: tuple[float, float],
     corner: tuple[float, float],
 ) -> None:
     """Draw the key's items from ``corner`` of the axes (axes fraction) moved by ``offset_in`` inches."""
     fig = _figure_of(ax)
     for text, x, y, ha, weight in items:
         offset = ScaledTranslation(offset_in[0] + x / 72, offset_in[1] - y / 72, fig.dpi_scale_trans)
-        ax.text(*corner, text, transform=ax.transAxes + offset, fontsize=KEY_SIZE, fontweight=weight,
-                ha=ha, va="top", color="#222222")
+        ax.text(
+            *corner,
+            text,
+            transform=ax.transAxes + offset,
+            fontsize=KEY_SIZE,
+            fontweight=weight,
+            ha=ha,
+            va="top",
+            color="#222222",
+        )
 
 
 def _ink(fill: str) -> str:
@@ -858,8 +916,11 @@ def _check_drawn(ax: plt.Axes, texts: list[Text], renderer: RendererBase) -> Non
     frame = ax.get_window_extent(renderer)
     boxes = np.array([t.get_window_extent(renderer).extents for t in texts]).reshape(-1, 4)
     tol = 0.5  # pixels: rounding of the renderer's extents
-    outside = [t.get_text() for t, b in zip(texts, boxes)
-               if b[0] < frame.x0 - tol or b[1] < frame.y0 - tol or b[2] > frame.x1 + tol or b[3] > frame.y1 + tol]
+    outside = [
+        t.get_text()
+        for t, b in zip(texts, boxes)
+        if b[0] < frame.x0 - tol or b[1] < frame.y0 - tol or b[2] > frame.x1 + tol or b[3] > frame.y1 + tol
+    ]
     overlaps = label_overlaps(boxes)
     if outside or overlaps:
         pairs = [(texts[i].get_text(), texts[j].get_text()) for i, j in overlaps]
@@ -925,7 +986,9 @@ def state_bars(
     if missing:
         raise ValueError(f"state_bars: the table lacks column(s) {sorted(missing)}; it has {list(table.columns)}")
     if table["state"].duplicated().any():
-        raise ValueError(f"state_bars: states repeated in the table: {sorted(table.loc[table['state'].duplicated(), 'state'])}")
+        raise ValueError(
+            f"state_bars: states repeated in the table: {sorted(table.loc[table['state'].duplicated(), 'state'])}"
+        )
     values = pd.to_numeric(table[value], errors="coerce")
     bad = table.loc[values.isna() | (values < 0) | (values % 1 != 0), "state"]
     if len(bad):
@@ -971,16 +1034,20 @@ def state_bars(
                 t.set_fontweight("bold")
                 t.set_color(CHOSEN_COLOUR)
 
-    handles = [Patch(color=colour_of[g], label=f"{g}: {int(df.loc[df['state'].map(group_of) == g, '_v'].sum())}")
-               for g in colour_of]
+    handles = [
+        Patch(color=colour_of[g], label=f"{g}: {int(df.loc[df['state'].map(group_of) == g, '_v'].sum())}")
+        for g in colour_of
+    ]
     if chosen is not None:
         row = df[df["state"] == chosen].iloc[0]
         handles.append(Patch(color=CHOSEN_COLOUR, label=f"{row['name']} (chosen state): {int(row['_v'])}"))
 
     note = ""
     if left_off:
-        note = (f"Not shown: {counted(len(left_off), 'state or territory', 'states and territories')} with no {value} "
-                f"({join(left_off)}).")
+        note = (
+            f"Not shown: {counted(len(left_off), 'state or territory', 'states and territories')} with no {value} "
+            f"({join(left_off)})."
+        )
 
     # figure: width fixed, height from the number of bars; margins measured
     label_w = max(t.get_window_extent(renderer).width for t in ax.get_yticklabels()) / fig.dpi
@@ -989,8 +1056,7 @@ def state_bars(
     if note:
         measure = _measurer(fig, renderer)
         wrapped = wrap_to_width(note, (width - 0.2) * 72, measure, 8)
-        note_text = ax.text(0.0, 0.0, wrapped, fontsize=8, ha="left", va="top", color="#333333",
-                            transform=ax.transAxes)
+        note_text = ax.text(0.0, 0.0, wrapped, fontsize=8, ha="left", va="top", color="#333333", transform=ax.transAxes)
         bottom += measure(wrapped, 8, "normal")[1] / 72 + 0.1
     height = top + BAR_PITCH * n + 0.3 + bottom
     fig.set_size_inches(width, height)
@@ -1009,8 +1075,7 @@ def state_bars(
         taken = [b.get_window_extent(renderer) for b in bars] + [t.get_window_extent(renderer) for t in bar_labels]
         if any(box.overlaps(b) for b in taken):
             legend.remove()
-            legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9,
-                               frameon=False)
+            legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, frameon=False)
     return StateBars(list(rows["name"]), left_off, note, list(bar_labels), legend)
 
 

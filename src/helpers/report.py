@@ -127,7 +127,9 @@ def build_commit(root: Path | None = None) -> str:
         ).stdout.strip()
         changed = subprocess.run(
             ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "no git commit"
@@ -159,8 +161,7 @@ def load_claims_report(path: Path | None = None) -> pd.DataFrame:
     path = Path(path) if path else paths.processed_dir() / claims.REPORT_FILE
     if not path.is_file():
         raise FileNotFoundError(
-            f"{paths.relative(path)} not found: run `make reproduce` first "
-            "(notebooks/99_claims.ipynb writes it)"
+            f"{paths.relative(path)} not found: run `make reproduce` first (notebooks/99_claims.ipynb writes it)"
         )
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
@@ -205,8 +206,10 @@ def _claims_table(part: pd.DataFrame, stems: set[str], table_id: str) -> str:
     cols = "".join(f'<col class="c-{key}">' for key, _ in COLUMNS)
     head = "".join(f"<th>{_esc(label)}</th>" for _, label in COLUMNS)
     body = "\n".join(rows)
-    return (f'<table class="claims" id="{table_id}">\n<colgroup>{cols}</colgroup>\n<thead><tr>{head}</tr></thead>\n'
-            f"<tbody>\n{body}\n</tbody>\n</table>")
+    return (
+        f'<table class="claims" id="{table_id}">\n<colgroup>{cols}</colgroup>\n<thead><tr>{head}</tr></thead>\n'
+        f"<tbody>\n{body}\n</tbody>\n</table>"
+    )
 
 
 def render_index(report: pd.DataFrame, pages: Sequence[tuple[str, str]], commit: str = "") -> str:
@@ -331,15 +334,19 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point: ``python -m helpers.report [--out DIR]``."""
     parser = argparse.ArgumentParser(prog="python -m helpers.report", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: build/report)")
-    parser.add_argument("--claims", type=Path, default=None, help="claims report CSV (default: data/processed/claims_report.csv)")
+    parser.add_argument(
+        "--claims", type=Path, default=None, help="claims report CSV (default: data/processed/claims_report.csv)"
+    )
     args = parser.parse_args(argv)
     try:
         index = build_report(args.out, args.claims)
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"wrote {paths.relative(index)} and {len(ordered_notebooks())} notebook pages; open {paths.relative(index)} "
-          "in a browser")
+    print(
+        f"wrote {paths.relative(index)} and {len(ordered_notebooks())} notebook pages; open {paths.relative(index)} "
+        "in a browser"
+    )
     return 0
 
 

@@ -156,7 +156,9 @@ _COPY = re.compile(r"^(?P<stem>.+?)(?P<copy> copy(?: \d+)?| \(\d+\))$")
 _ICE_NAME = re.compile(
     r"^(?P<list>participating|pending)Agencies(?P<digits>\d+)(?P<slot>amB|am|mid|pmB|pm_b|pm2|pm)?$", re.IGNORECASE
 )
-_CAPTURE_DATE = re.compile(r"^(?P<list>participating|pending)Agencies_(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$", re.IGNORECASE)
+_CAPTURE_DATE = re.compile(
+    r"^(?P<list>participating|pending)Agencies_(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$", re.IGNORECASE
+)
 _CAPTURE_TIME = re.compile(
     r"^(?P<list>participating|pending)(?:Agencies|Entities)-(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})"
     r"(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})$",
@@ -285,9 +287,19 @@ def catalogue(kind: str = "participating", registry: dict | None = None) -> pd.D
             )
         entry = min(entries, key=lambda e: (len(e.path), e.path))
         name = parse_sheet_name(file, entry.sha256)
-        rows.append({"path": entry.path, "file": file, "sha256": entry.sha256, "published": name.published,
-                     "published_kind": name.published_kind, "label": name.label, "list": name.list,
-                     "name_list": name.name_list, "note": name.note})
+        rows.append(
+            {
+                "path": entry.path,
+                "file": file,
+                "sha256": entry.sha256,
+                "published": name.published,
+                "published_kind": name.published_kind,
+                "label": name.label,
+                "list": name.list,
+                "name_list": name.name_list,
+                "note": name.note,
+            }
+        )
     out = pd.DataFrame(rows, columns=CATALOGUE_COLUMNS)
     if kind != "all":
         out = out[out["list"] == kind]
@@ -296,8 +308,17 @@ def catalogue(kind: str = "participating", registry: dict | None = None) -> pd.D
     return order[CATALOGUE_COLUMNS].reset_index(drop=True)
 
 
-VERSION_COLUMNS = ["sha256", "list", "publications", "first_published", "last_published", "first_label",
-                   "last_label", "files", "path"]
+VERSION_COLUMNS = [
+    "sha256",
+    "list",
+    "publications",
+    "first_published",
+    "last_published",
+    "first_label",
+    "last_label",
+    "files",
+    "path",
+]
 
 
 def versions(kind: str = "participating", registry: dict | None = None) -> pd.DataFrame:
@@ -310,16 +331,18 @@ def versions(kind: str = "participating", registry: dict | None = None) -> pd.Da
     """
     pubs = catalogue(kind, registry)
     grouped = pubs.groupby("sha256", sort=False)
-    out = pd.DataFrame({
-        "list": grouped["list"].first(),
-        "publications": grouped.size(),
-        "first_published": grouped["published"].first(),
-        "last_published": grouped["published"].last(),
-        "first_label": grouped["label"].first(),
-        "last_label": grouped["label"].last(),
-        "files": grouped["file"].agg("; ".join),
-        "path": grouped["path"].first(),
-    }).reset_index()
+    out = pd.DataFrame(
+        {
+            "list": grouped["list"].first(),
+            "publications": grouped.size(),
+            "first_published": grouped["published"].first(),
+            "last_published": grouped["published"].last(),
+            "first_label": grouped["label"].first(),
+            "last_label": grouped["label"].last(),
+            "files": grouped["file"].agg("; ".join),
+            "path": grouped["path"].first(),
+        }
+    ).reset_index()
     return out[VERSION_COLUMNS].sort_values(["first_published", "sha256"]).reset_index(drop=True)
 
 
@@ -340,9 +363,9 @@ def parse_as_of(value: object, parameter: str = "as_of") -> date:
             return date.fromisoformat(value.strip())
         except ValueError as exc:
             raise AsOfError(
-                f"{parameter}={value!r} is not a date ({exc}). Write it as YYYY-MM-DD, e.g. {parameter}=\"2025-11-01\"."
+                f'{parameter}={value!r} is not a date ({exc}). Write it as YYYY-MM-DD, e.g. {parameter}="2025-11-01".'
             ) from None
-    raise AsOfError(f"{parameter}={value!r} is not a date; write it as text YYYY-MM-DD, e.g. \"2025-11-01\".")
+    raise AsOfError(f'{parameter}={value!r} is not a date; write it as text YYYY-MM-DD, e.g. "2025-11-01".')
 
 
 def _not_future(day: date, parameter: str = "as_of") -> None:
@@ -378,15 +401,23 @@ class SheetChoice:
     @property
     def sentence(self) -> str:
         """One sentence for notebook output: the sheet, its publication and its age on ``as_of``."""
-        when = (f"captured {self.published:%Y-%m-%d %H:%M} (published on or before then)"
-                if self.published_kind.startswith("capture") else f"published {self.label}")
+        when = (
+            f"captured {self.published:%Y-%m-%d %H:%M} (published on or before then)"
+            if self.published_kind.startswith("capture")
+            else f"published {self.label}"
+        )
         if self.chosen_by == "as_of":
             why = f"the latest {self.list} sheet published on or before as_of {self.as_of.isoformat()}"
         else:
             why = "named by the sheet parameter" + ("" if self.registry_path else ", not in the raw-data registry")
         age = self.age_days
-        rel = ("published on as_of" if age == 0 else f"{age} day{'s' if abs(age) != 1 else ''} older than as_of"
-               if age > 0 else f"published {-age} day{'s' if age != -1 else ''} after as_of")
+        rel = (
+            "published on as_of"
+            if age == 0
+            else f"{age} day{'s' if abs(age) != 1 else ''} older than as_of"
+            if age > 0
+            else f"published {-age} day{'s' if age != -1 else ''} after as_of"
+        )
         return f"{self.file} ({when}), {why}; {rel}."
 
     @property
@@ -401,8 +432,14 @@ class SheetChoice:
 
     def as_dict(self) -> dict:
         out = asdict(self)
-        out.update(path=self.path.name, published=self.published.isoformat(), as_of=self.as_of.isoformat(),
-                   age_days=self.age_days, sentence=self.sentence, on_sheet=self.on_sheet)
+        out.update(
+            path=self.path.name,
+            published=self.published.isoformat(),
+            as_of=self.as_of.isoformat(),
+            age_days=self.age_days,
+            sentence=self.sentence,
+            on_sheet=self.on_sheet,
+        )
         return out
 
 
@@ -516,8 +553,15 @@ def choose_sheet(
         if Path(registry_path).name not in by_file.index:
             raise SheetKindError(f"{path.name} ({registry_path}) is not an ICE 287(g) sheet of the registry")
         row = by_file.loc[Path(registry_path).name]
-        name = SheetName(str(row.name), str(row["list"]), pd.Timestamp(str(row["published"])).to_pydatetime(),
-                         str(row["label"]), str(row["published_kind"]), str(row["name_list"]), str(row["note"]))
+        name = SheetName(
+            str(row.name),
+            str(row["list"]),
+            pd.Timestamp(str(row["published"])).to_pydatetime(),
+            str(row["label"]),
+            str(row["published_kind"]),
+            str(row["name_list"]),
+            str(row["note"]),
+        )
         content = name.list
     else:
         name = parse_sheet_name(path.name, sha)
@@ -530,12 +574,14 @@ def choose_sheet(
             f"Pass a {kind} sheet (ICE names them {kind}Agencies<MMDDYYYY><am|pm>.xlsx), or leave sheet empty "
             "to use the one in force on as_of."
         )
-    choice = SheetChoice(path, path.name, content, name.published,
-                         name.published_kind, name.label, day, chosen_by, registry_path, sha)
+    choice = SheetChoice(
+        path, path.name, content, name.published, name.published_kind, name.label, day, chosen_by, registry_path, sha
+    )
     if choice.age_days > STALE_DAYS:
         warnings.warn(
             f"{choice.sentence} The registry may lack newer sheets: download ICE's current sheet ({ICE_PAGE}) "
-            "and pass it as sheet.", stacklevel=2,
+            "and pass it as sheet.",
+            stacklevel=2,
         )
     return choice
 
@@ -598,8 +644,9 @@ def sniff_format(path: Path, file: str | None = None) -> str:
     else:
         text = head.decode("utf-8", errors="replace").lower()
         if any(tag in text for tag in ("<html", "<!doctype", "<head", "<body")):
-            what = "an HTML page" + (", an 'Access Denied' page" if "access denied" in text
-                                     else ", perhaps an 'Access Denied' or error page")
+            what = "an HTML page" + (
+                ", an 'Access Denied' page" if "access denied" in text else ", perhaps an 'Access Denied' or error page"
+            )
         elif head.startswith(b"%PDF"):
             what = "a PDF document"
         elif "," in text or "\t" in text or ";" in text:
@@ -664,7 +711,8 @@ def _read_workbook(path: Path, file: str) -> tuple[list[list], int, str, list[st
             return rows, header, sheet_name, names
     raise SheetFormatError(
         f"{file}: no worksheet holds ICE's header row (STATE and LAW ENFORCEMENT AGENCY in the first 50 rows); "
-        f"worksheets: {names or 'none'}" + (f", read in that order starting with '{names[0]}'" if names else "")
+        f"worksheets: {names or 'none'}"
+        + (f", read in that order starting with '{names[0]}'" if names else "")
         + (f" ({unreadable} could not be read as cells)" if unreadable else "")
         + ". Check that the file is ICE's participating or pending agencies sheet."
     )
@@ -673,7 +721,10 @@ def _read_workbook(path: Path, file: str) -> tuple[list[list], int, str, list[st
 # Excel writes these tags with their attributes in this order; other writers fall back to _ATTR below.
 _HYPERLINK = re.compile(rb'<(?:\w+:)?hyperlink ref="([A-Z]+[0-9]+)" \w+:id="([^"]+)"')
 _RELATIONSHIP = re.compile(rb'<(?:\w+:)?Relationship Id="([^"]+)" Type="[^"]*" Target="([^"]*)"')
-_TAG = {"hyperlink": re.compile(rb"<(?:\w+:)?hyperlink\b[^>]*>"), "Relationship": re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>")}
+_TAG = {
+    "hyperlink": re.compile(rb"<(?:\w+:)?hyperlink\b[^>]*>"),
+    "Relationship": re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>"),
+}
 _ATTR = re.compile(rb'([\w:]+)\s*=\s*"([^"]*)"')
 
 
@@ -681,7 +732,9 @@ def _tags(xml: bytes, start: int, tag: str, fast: re.Pattern, keys: tuple[str, s
     """(first, second) attribute values of every ``tag`` element from ``start``: by the fast pattern when it
     finds them all, else by reading each tag's attributes."""
     found = fast.findall(xml, start)
-    if len(found) == xml.count(b"<" + tag.encode() + b" ", start) + len(re.findall(rb"<\w+:" + tag.encode() + rb" ", xml[start:])):
+    if len(found) == xml.count(b"<" + tag.encode() + b" ", start) + len(
+        re.findall(rb"<\w+:" + tag.encode() + rb" ", xml[start:])
+    ):
         return found
     out = []
     for m in _TAG[tag].finditer(xml, start):
@@ -719,8 +772,11 @@ def _hyperlinks(path: Path, sheet_name: str) -> dict[str, str]:
     links = dict(_tags(sheet_rels, 0, "Relationship", _RELATIONSHIP, ("Id", "Target")))
     start = max(xml.rfind(b"</sheetData>"), 0)
     refs = _tags(xml, start, "hyperlink", _HYPERLINK, ("ref", "id"))
-    return {r.decode(): (html.unescape(t.decode()) if b"&" in t else t.decode())
-            for r, i in refs if (t := links.get(i)) is not None}
+    return {
+        r.decode(): (html.unescape(t.decode()) if b"&" in t else t.decode())
+        for r, i in refs
+        if (t := links.get(i)) is not None
+    }
 
 
 @lru_cache(maxsize=1 << 14)
@@ -852,7 +908,8 @@ def read_raw(path: str | Path, name: str | None = None) -> RawSheet:
     cells = {c: cells.get(c, blank_column) for c in RAW_COLUMNS[1:-1]}
     empty = np.logical_and.reduce([pd.isna(v) for v in cells.values()])
     repeated_header = _is_text(cells["state_printed"], lambda v: v.upper() == "STATE") & _is_text(
-        cells["agency"], lambda v: v.upper() == "LAW ENFORCEMENT AGENCY")
+        cells["agency"], lambda v: v.upper() == "LAW ENFORCEMENT AGENCY"
+    )
     keep = ~empty & ~repeated_header
     numbers = numbers[keep]
     cells = {c: v[keep] for c, v in cells.items()}
@@ -863,8 +920,11 @@ def read_raw(path: str | Path, name: str | None = None) -> RawSheet:
     moa = np.full(len(numbers), None, dtype=object)
     if "MOA" in header:
         letter = _column_letter(header.index("MOA"))
-        by_row = {int(ref[len(letter):]): url for ref, url in _hyperlinks(path, worksheet).items()
-                  if ref.startswith(letter) and ref[len(letter):].isdigit()}
+        by_row = {
+            int(ref[len(letter) :]): url
+            for ref, url in _hyperlinks(path, worksheet).items()
+            if ref.startswith(letter) and ref[len(letter) :].isdigit()
+        }
         if by_row:
             table = np.full(max(max(by_row), int(numbers.max(initial=0))) + 1, None, dtype=object)
             table[list(by_row)] = list(by_row.values())
@@ -875,5 +935,6 @@ def read_raw(path: str | Path, name: str | None = None) -> RawSheet:
         codes, uniques = pd.factorize(moa)
         moa = np.array([clean_link(u) for u in uniques] + [None], dtype=object)[codes]
     cells["moa_url"] = moa
-    return RawSheet(file=file, list=kind, header=found, worksheet=worksheet, worksheets=worksheets,
-                    rows=numbers, cells=cells)
+    return RawSheet(
+        file=file, list=kind, header=found, worksheet=worksheet, worksheets=worksheets, rows=numbers, cells=cells
+    )

@@ -122,7 +122,9 @@ def bootstrap_spearman(
         rhos = (rx * ry).sum(axis=1) / denom
     valid = rhos[np.isfinite(rhos)]
     if len(valid) < 0.99 * reps:
-        raise ValueError(f"{reps - len(valid)} of {reps} bootstrap resamples have a constant variable; too few pairs vary")
+        raise ValueError(
+            f"{reps - len(valid)} of {reps} bootstrap resamples have a constant variable; too few pairs vary"
+        )
     low, high = np.quantile(valid, [alpha / 2, 1 - alpha / 2])
     return Correlation(point.rho, point.p, point.n, float(low), float(high))
 
@@ -214,8 +216,15 @@ class CountFit:
         """One row per term: term, meaning, irr, ci_low, ci_high, p, n."""
         return pd.DataFrame(
             [
-                {"term": t.name, "meaning": TERMS[t.name], "irr": t.irr, "ci_low": t.low, "ci_high": t.high,
-                 "p": t.p, "n": self.n}
+                {
+                    "term": t.name,
+                    "meaning": TERMS[t.name],
+                    "irr": t.irr,
+                    "ci_low": t.low,
+                    "ci_high": t.high,
+                    "p": t.p,
+                    "n": self.n,
+                }
                 for t in self.terms.values()
             ]
         )
@@ -234,7 +243,11 @@ def check_model_table(
     >= 0 and not all zero; exposure is a positive number; shares are numbers in [0, 1].
     Nothing is dropped silently: a bad row is an error, not a smaller sample.
     """
-    label = table["state"].astype(str) if "state" in table.columns else pd.Series(table.index.astype(str), index=table.index)
+    label = (
+        table["state"].astype(str)
+        if "state" in table.columns
+        else pd.Series(table.index.astype(str), index=table.index)
+    )
     missing = [c for c in (count, exposure, *shares) if c not in table.columns]
     if missing:
         raise ModelInputError(f"model table lacks column(s) {missing}; it has {list(table.columns)}")
@@ -252,7 +265,9 @@ def check_model_table(
         values = pd.to_numeric(table[col], errors="coerce")
         bad = values.isna()
         if bad.any():
-            raise ModelInputError(f"{col} is missing or not a number for {where(bad)}; fix the input table (no row is dropped)")
+            raise ModelInputError(
+                f"{col} is missing or not a number for {where(bad)}; fix the input table (no row is dropped)"
+            )
     counts = table[count].astype(float)
     bad = (counts < 0) | (counts != np.round(counts))
     if bad.any():
@@ -271,20 +286,21 @@ def check_model_table(
     return table
 
 
-def design(table: pd.DataFrame, fb_centre: float, trump: str = "trump_share", fb: str = "foreign_born_share") -> pd.DataFrame:
+def design(
+    table: pd.DataFrame, fb_centre: float, trump: str = "trump_share", fb: str = "foreign_born_share"
+) -> pd.DataFrame:
     """Model matrix: ``const``, centred shares per :data:`PER` and their product."""
     t = (table[trump].astype(float) - TRUMP_CENTRE) / PER
     f = (table[fb].astype(float) - fb_centre) / PER
-    return pd.DataFrame(
-        {"const": 1.0, "trump": t, "foreign_born": f, "trump_x_foreign_born": t * f}, index=table.index
-    )
+    return pd.DataFrame({"const": 1.0, "trump": t, "foreign_born": f, "trump_x_foreign_born": t * f}, index=table.index)
 
 
 def _terms(params: pd.Series, ci: pd.DataFrame, pvalues: pd.Series) -> dict[str, Term]:
     low, high = ci[0].astype(float), ci[1].astype(float)
     return {
-        name: Term(name, float(np.exp(params[name])), float(np.exp(low[name])), float(np.exp(high[name])),
-                   float(pvalues[name]))
+        name: Term(
+            name, float(np.exp(params[name])), float(np.exp(low[name])), float(np.exp(high[name])), float(pvalues[name])
+        )
         for name in TERMS
     }
 
@@ -397,8 +413,18 @@ def influence_table(fits: Mapping[str, CountFit]) -> pd.DataFrame:
     rows = []
     for label, f in fits.items():
         for t in f.terms.values():
-            rows.append({"sample": label, "n": f.n, "term": t.name, "irr": t.irr, "ci_low": t.low, "ci_high": t.high,
-                         "p": t.p, "alpha": f.alpha})
+            rows.append(
+                {
+                    "sample": label,
+                    "n": f.n,
+                    "term": t.name,
+                    "irr": t.irr,
+                    "ci_low": t.low,
+                    "ci_high": t.high,
+                    "p": t.p,
+                    "alpha": f.alpha,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -427,14 +453,23 @@ def two_by_two(
         samples.append((without_label or "without " + ", ".join(without), leave_out(table, without)))
     rows = []
     for label, part in samples:
-        lean = np.where(part["trump_share"] > TRUMP_CENTRE, f"Trump > {TRUMP_CENTRE:.0%}", f"Trump ≤ {TRUMP_CENTRE:.0%}")
+        lean = np.where(
+            part["trump_share"] > TRUMP_CENTRE, f"Trump > {TRUMP_CENTRE:.0%}", f"Trump ≤ {TRUMP_CENTRE:.0%}"
+        )
         imm = np.where(part["foreign_born_share"] > fb_centre, "more foreign born", "fewer foreign born")
         grouped = part.assign(lean=lean, immigrants=imm).groupby(["lean", "immigrants"], sort=True)
         for (le, im), cell in grouped:
             rows.append(
-                {"sample": label, "lean": le, "immigrants": im, "states": len(cell), "count": int(cell[count].sum()),
-                 "population": int(cell[exposure].sum()), "median_per_million": float(cell[rate].median()),
-                 "pooled_per_million": float(cell[count].sum() / cell[exposure].sum() * 1e6)}
+                {
+                    "sample": label,
+                    "lean": le,
+                    "immigrants": im,
+                    "states": len(cell),
+                    "count": int(cell[count].sum()),
+                    "population": int(cell[exposure].sum()),
+                    "median_per_million": float(cell[rate].median()),
+                    "pooled_per_million": float(cell[count].sum() / cell[exposure].sum() * 1e6),
+                }
             )
     return pd.DataFrame(rows)
 
@@ -454,7 +489,9 @@ def cell_leaders(grid: pd.DataFrame, lean: str) -> pd.DataFrame:
         for summary in ("median", "pooled"):
             per_million = cells[f"{summary}_per_million"].astype(float)
             more, fewer = float(per_million["more foreign born"]), float(per_million["fewer foreign born"])
-            leader = "tie" if np.isclose(more, fewer) else ("more foreign born" if more > fewer else "fewer foreign born")
+            leader = (
+                "tie" if np.isclose(more, fewer) else ("more foreign born" if more > fewer else "fewer foreign born")
+            )
             rows.append({"sample": sample, "summary": summary, "more": more, "fewer": fewer, "leader": leader})
     return pd.DataFrame(rows, columns=["sample", "summary", "more", "fewer", "leader"])
 
@@ -517,7 +554,9 @@ def conjunction_verdict(fits: Mapping[str, CountFit], without_label: str, withou
         immigrant, imm_words = "pattern", "the immigrant-population part holds as a pattern among the states"
     elif imm_full:
         immigrant = f"only through {without_names}"
-        imm_words = f"the immigrant-population part holds only through {without_names}, not as a pattern among the other states"
+        imm_words = (
+            f"the immigrant-population part holds only through {without_names}, not as a pattern among the other states"
+        )
     elif imm_rest:
         immigrant = f"only without {without_names}"
         imm_words = f"the immigrant-population part holds only once {without_names} are left out"

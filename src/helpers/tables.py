@@ -88,8 +88,14 @@ def read_csv(path: str | Path) -> pd.DataFrame:
     return df.apply(lambda column: column.map(restore))
 
 
-def show(df: pd.DataFrame, *, empty: str | None, written: str | Path | None = None, rows: int = 25,
-         full: str = "the full table") -> Any:
+def show(
+    df: pd.DataFrame,
+    *,
+    empty: str | None,
+    written: str | Path | None = None,
+    rows: int = 25,
+    full: str = "the full table",
+) -> Any:
     """What a notebook shows for a table: ``df`` itself; the sentence ``empty`` when it has no rows (never
     ``Empty DataFrame``; None shows nothing, for a table a sentence above already accounts for); its first ``rows``
     rows, then a sentence saying where ``full`` (the full table, or what else holds its rows) was written

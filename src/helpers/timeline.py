@@ -65,7 +65,9 @@ def _with_identity(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(agency_key=[ice.agency_key(s, a) for s, a in zip(df["state"], df["agency"])])
 
 
-def archived_sheets(start: str | date | None = None, end: str | date | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def archived_sheets(
+    start: str | date | None = None, end: str | date | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every archived participating publication published between ``start`` and ``end`` (days, inclusive; None =
     the whole archive): its catalogue rows (:func:`helpers.sheets.catalogue`) and the tidy table of its sheets.
 
@@ -86,8 +88,9 @@ def archived_sheets(start: str | date | None = None, end: str | date | None = No
     return window, ice.load_sheets(window["path"])
 
 
-def sheet_series(df: pd.DataFrame, state: str, groups: dict[str, list[str]],
-                 contents: Mapping[str, str] | None = None) -> pd.DataFrame:
+def sheet_series(
+    df: pd.DataFrame, state: str, groups: dict[str, list[str]], contents: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """One row per sheet in ``df``: national agreements, agreements of each group, the state's agreements and counties.
 
     Columns: :data:`SERIES_HEAD`, one column per group (named by its label,
@@ -101,25 +104,41 @@ def sheet_series(df: pd.DataFrame, state: str, groups: dict[str, list[str]],
     if contents is None:
         contents = {a["file"]: a["sha256"] for a in df.attrs.get("sheets", []) if "sha256" in a}
     by_file = df.groupby("source_file", sort=False)
-    out = pd.DataFrame({
-        "published": by_file["published"].first(),
-        "published_label": by_file["published_label"].first(),
-        "published_kind": by_file["published_kind"].first() if "published_kind" in df.columns else pd.NA,
-    }).rename_axis("file").reset_index()
+    out = (
+        pd.DataFrame(
+            {
+                "published": by_file["published"].first(),
+                "published_label": by_file["published_label"].first(),
+                "published_kind": by_file["published_kind"].first() if "published_kind" in df.columns else pd.NA,
+            }
+        )
+        .rename_axis("file")
+        .reset_index()
+    )
     known = dict(contents)
     out["sha256"] = [known.get(f, "") for f in out["file"]]
     files = out["file"]
 
     # One count of every sheet and state (the units add up over states: an agency and a county belong to one
     # state), then sums over the states of each area.
-    counted = [c for c in ("source_file", "state", "agency", "agency_key", "county_fips", "county_agency")
-               if c in df.columns]
+    counted = [
+        c for c in ("source_file", "state", "agency", "agency_key", "county_fips", "county_agency") if c in df.columns
+    ]
     slim = df[counted]
     if slim["state"].isna().any():  # counted nationwide, like every row, though in no state's column
         slim = slim.assign(state=slim["state"].fillna(""))
-    per_state = ice.count_units(slim, by=["source_file", "state"]) if len(df) else pd.DataFrame(
-        {"source_file": pd.Series(dtype="str"), "state": pd.Series(dtype="str"),
-         "agreements": pd.Series(dtype="int64"), "counties": pd.Series(dtype="int64")})
+    per_state = (
+        ice.count_units(slim, by=["source_file", "state"])
+        if len(df)
+        else pd.DataFrame(
+            {
+                "source_file": pd.Series(dtype="str"),
+                "state": pd.Series(dtype="str"),
+                "agreements": pd.Series(dtype="int64"),
+                "counties": pd.Series(dtype="int64"),
+            }
+        )
+    )
 
     def total(states: list[str] | None, unit: str = "agreements") -> np.ndarray:
         rows = per_state if states is None else per_state[per_state["state"].isin(states)]
@@ -160,8 +179,9 @@ def extra_sheet(sheet: str | Path, series: pd.DataFrame) -> tuple[pd.DataFrame |
             "participating agreements; pass ICE's participatingAgencies sheet."
         )
     verified = "verified against the registry" if registry_path else "not in the registry, so its bytes are unverified"
-    return table, (f"Appended {file} (published {table['published_label'].iloc[0]}; {verified}): "
-                   f"{len(table)} agreements.")
+    return table, (
+        f"Appended {file} (published {table['published_label'].iloc[0]}; {verified}): {len(table)} agreements."
+    )
 
 
 def in_force(series: pd.DataFrame, as_of: str | date) -> int:
@@ -278,26 +298,32 @@ def window_claim(run: Run, series: pd.DataFrame, values_text: str, table: str = 
     lead = f"{table}: " if table else ""
     if run.first is None or run.last is None:
         got = _values(run.in_force, columns)
-        value = (f"the sheet in force on {day} ({run.in_force['published_label']}) gives {got}, not {values_text}"
-                 + (f"; they hold on {len(others)} other archived sheet(s): {', '.join(others)}" if others
-                    else f"; no sheet of the {n} archived gives all of them"))
+        value = f"the sheet in force on {day} ({run.in_force['published_label']}) gives {got}, not {values_text}" + (
+            f"; they hold on {len(others)} other archived sheet(s): {', '.join(others)}"
+            if others
+            else f"; no sheet of the {n} archived gives all of them"
+        )
         evidence = f"{lead}{n} archived sheets; in force on {day}: {got}"
         return {"value": value, "evidence": evidence[:160], "details": value}
     first, last = str(run.first["published_label"]), str(run.last["published_label"])
     before = None if run.before is None else str(run.before["published_label"])
     after = None if run.after is None else str(run.after["published_label"])
-    run_rows = series.iloc[run.span.start: run.span.stop]
+    run_rows = series.iloc[run.span.start : run.span.stop]
     contents = run_rows["sha256"].replace("", pd.NA).dropna().nunique() if "sha256" in series.columns else 0
     size = f"{run.n_sheets} sheets" + (f", {contents} distinct contents" if contents else "")
     long = []
     if run.before is not None:
-        long.append(f"the last sheet before the window where they did not hold is {before} "
-                    f"({_values(run.before, list(run.changes_before) or columns)})")
+        long.append(
+            f"the last sheet before the window where they did not hold is {before} "
+            f"({_values(run.before, list(run.changes_before) or columns)})"
+        )
     else:
         long.append("they hold from the first archived sheet, so the record cannot say when they began to hold")
     if run.after is not None:
-        long.append(f"the first sheet after it where they no longer hold is {after} "
-                    f"({_values(run.after, list(run.changes_after) or columns)})")
+        long.append(
+            f"the first sheet after it where they no longer hold is {after} "
+            f"({_values(run.after, list(run.changes_after) or columns)})"
+        )
     else:
         long.append("they still hold on the newest archived sheet")
     if before is not None and after is not None:
@@ -308,18 +334,23 @@ def window_claim(run: Run, series: pd.DataFrame, values_text: str, table: str = 
         ends = f"they hold from the first archived sheet; not on {after} (the first after)"
     else:
         ends = "they hold on every archived sheet"
-    head = (f"{values_text} hold on every archived sheet from {first} to {last} ({size}), including the one in "
-            f"force on {day}")
+    head = (
+        f"{values_text} hold on every archived sheet from {first} to {last} ({size}), including the one in "
+        f"force on {day}"
+    )
     value = f"{head}; {ends}"
-    elsewhere = (f"they also hold on {', '.join(others)}" if others
-                 else f"no other of the {n} archived sheets gives all of them")
+    elsewhere = (
+        f"they also hold on {', '.join(others)}" if others else f"no other of the {n} archived sheets gives all of them"
+    )
     evidence = f"{lead}{n} archived sheets; not on {before or '-'}, held {first} to {last}, not on {after or '-'}"
     if len(evidence) > 160:  # capture labels are long: dates say the same
         evidence = " ".join(evidence.replace(" capture (upper bound)", " capture").split())[:160]
-    details = (head + "; " + "; ".join(long) + "; " + elsewhere + ". The numbers changed somewhere between the two "
-               "sheets named at each end; the archive holds no sheet between them, so the window's edges cannot be "
-               "dated more finely. Sheets are publications (file names) in publication order; a capture time is an "
-               "upper bound on publication.")
+    details = (
+        head + "; " + "; ".join(long) + "; " + elsewhere + ". The numbers changed somewhere between the two "
+        "sheets named at each end; the archive holds no sheet between them, so the window's edges cannot be "
+        "dated more finely. Sheets are publications (file names) in publication order; a capture time is an "
+        "upper bound on publication."
+    )
     return {"value": value, "evidence": evidence, "details": details}
 
 
@@ -377,8 +408,11 @@ def disagreements(df: pd.DataFrame, state: str, article_file: str, article_date:
     labels = order["published_label"].to_numpy()
     at = files.index(article_file)
     n_later = len(files) - at - 1
-    rows = df.loc[df["state"] == state, ["source_file", "state", "agency", "support_type", "signed"]
-                  + (["agency_key"] if "agency_key" in df.columns else [])]
+    rows = df.loc[
+        df["state"] == state,
+        ["source_file", "state", "agency", "support_type", "signed"]
+        + (["agency_key"] if "agency_key" in df.columns else []),
+    ]
     work = _with_identity(rows)
     position = pd.Series(np.arange(len(files)), index=files)
     sheet_at = position.reindex(work["source_file"]).to_numpy()
@@ -395,9 +429,16 @@ def disagreements(df: pd.DataFrame, state: str, article_file: str, article_date:
     candidates = later_rows & ~on_article[agreement] & (work["signed"] <= pd.Timestamp(article_date)).to_numpy()
     first = work[candidates].assign(_at=sheet_at[candidates], _id=agreement[candidates])
     first = first.sort_values("_at", kind="stable").drop_duplicates("_id")
-    appears = pd.DataFrame({"kind": "appears later", "agency": first["agency"].to_numpy(),
-                            "support_type": first["support_type"].to_numpy(), "signed": first["signed"].to_numpy(),
-                            "sheet": labels[first["_at"].to_numpy()], "back_on": ""})
+    appears = pd.DataFrame(
+        {
+            "kind": "appears later",
+            "agency": first["agency"].to_numpy(),
+            "support_type": first["support_type"].to_numpy(),
+            "signed": first["signed"].to_numpy(),
+            "sheet": labels[first["_at"].to_numpy()],
+            "back_on": "",
+        }
+    )
 
     # drops out: each row of the article's sheet whose agreement is missing from a later sheet
     base = work[sheet_at == at]
@@ -410,10 +451,16 @@ def disagreements(df: pd.DataFrame, state: str, article_file: str, article_date:
         back_at = np.where(after.any(axis=1), after.argmax(axis=1), -1)  # the first after that listing it again
     else:  # no later sheet: nothing drops out
         gone_at = back_at = np.zeros(0, dtype=np.int64)
-    drops = pd.DataFrame({"kind": "drops out", "agency": base["agency"].to_numpy(),
-                          "support_type": base["support_type"].to_numpy(), "signed": base["signed"].to_numpy(),
-                          "sheet": labels[at + 1 + gone_at],
-                          "back_on": [labels[at + 1 + b] if b >= 0 else "" for b in back_at]})
+    drops = pd.DataFrame(
+        {
+            "kind": "drops out",
+            "agency": base["agency"].to_numpy(),
+            "support_type": base["support_type"].to_numpy(),
+            "signed": base["signed"].to_numpy(),
+            "sheet": labels[at + 1 + gone_at],
+            "back_on": [labels[at + 1 + b] if b >= 0 else "" for b in back_at],
+        }
+    )
     found = [part for part in (appears, drops) if len(part)]
     out = pd.concat(found, ignore_index=True)[columns] if found else pd.DataFrame(columns=columns)
     return out.sort_values(["kind", "signed", "agency", "support_type"]).reset_index(drop=True)
@@ -444,6 +491,7 @@ def support_type_table(df: pd.DataFrame, state: str, groups: dict[str, list[str]
         if len(part):
             by_type = ice.count_units(part, by="support_type")
             counts = {str(k): int(v) for k, v in zip(by_type["support_type"], by_type["agreements"])}
-        rows.append({"area": label, **{support: counts.get(support, 0) for support in ice.SUPPORT_TYPES},
-                     "total": len(part)})
+        rows.append(
+            {"area": label, **{support: counts.get(support, 0) for support in ice.SUPPORT_TYPES}, "total": len(part)}
+        )
     return pd.DataFrame(rows, columns=["area", *ice.SUPPORT_TYPES, "total"])
