@@ -363,8 +363,8 @@ def write_report(
     lines = [
         "# Benchmark",
         "",
-        "Written by `make benchmark` (`tests/benchmark.py`); every figure below comes from one run of it, on a",
-        "machine shared with other work: the load averages say how busy it was. Compare the ratios, which are",
+        "Written by `make benchmark` (`tests/benchmark.py`); every figure below comes from one run of it. The load",
+        "averages count the benchmark's own previous steps as well as other work on the machine. Compare the ratios, which are",
         "measured in the same run, and read wall times on a loaded machine as upper bounds. CPU time is user +",
         "system time of every process the measurement started.",
         "",
@@ -493,11 +493,10 @@ def write_readme(when: str, reproduce: Reproduce | None, test: Run | None) -> No
             + ")"
         )
     loads = [r.load_before for r in (reproduce.real if reproduce else [])] + ([test.load_before] if test else [])
-    busy = max(loads) > (os.cpu_count() or 1) / 2
     text = (
         f"Measured by `make benchmark` on {when}: {' and '.join(parts)}. The 1-minute load average was "
-        f"{min(loads):.1f} to {max(loads):.1f} when they started"
-        + (": the machine was shared with other work, so read these as upper bounds." if busy else ".")
+        f"{min(loads):.1f} to {max(loads):.1f} when they started; it counts the benchmark's own previous step, which "
+        "kept both cores busy, as well as any other work, so compare the ratios and read wall times as upper bounds."
     )
     readme = ROOT / "README.md"
     content = readme.read_text(encoding="utf-8")
