@@ -840,50 +840,57 @@ def run_tampered_cache_in_a_notebook(tmp: Path, mirror: Path) -> None:
     ), "and in the executed notebook"
 
 
+def _refused(tmp: Path, mirror: Path, notebook: str, parameter: str, value: str, *words: str) -> str:
+    """Run ``notebook`` with ``-p parameter value`` through the wrapper: it stops (exit 1) and prints ``words`` in its
+    first and last lines; returns what the executed notebook printed."""
+    out = tmp / f"{notebook[:2]}.ipynb"
+    done = _run(_wrapper("run", f"notebooks/{notebook}", str(out), "-p", parameter, value), mirror)
+    assert done.returncode == 1
+    _first_and_last(done.stderr, *words)
+    return _printed(out)
+
+
 def run_repeated_year(tmp: Path, mirror: Path) -> None:
     """fb_years with a repeated year, on notebook 03 (item 16)."""
-    done = _run(
-        _wrapper(
-            "run",
-            "notebooks/03_partisanship_immigration.ipynb",
-            str(tmp / "03.ipynb"),
-            "-p",
-            "fb_years",
-            "[2023, 2023]",
-        ),
+    _refused(
+        tmp,
         mirror,
+        "03_partisanship_immigration.ipynb",
+        "fb_years",
+        "[2023, 2023]",
+        "ParameterError",
+        "Parameter fb_years=[2023, 2023]",
+        "more than once",
     )
-    assert done.returncode == 1
-    _first_and_last(done.stderr, "ParameterError", "Parameter fb_years=[2023, 2023]", "more than once")
 
 
 def run_unknown_state_in_groups(tmp: Path, mirror: Path) -> None:
     """An unknown state in groups, on notebook 05 (item 17)."""
-    done = _run(
-        _wrapper(
-            "run",
-            "notebooks/05_timeline.ipynb",
-            str(tmp / "05.ipynb"),
-            "-p",
-            "groups",
-            '{"Upper Midwest": [WISCONSON, IOWA]}',
-        ),
+    _refused(
+        tmp,
         mirror,
+        "05_timeline.ipynb",
+        "groups",
+        '{"Upper Midwest": [WISCONSON, IOWA]}',
+        "ParameterError",
+        "groups['Upper Midwest']='WISCONSON'",
+        "This is a parameter",
     )
-    assert done.returncode == 1
-    _first_and_last(done.stderr, "ParameterError", "groups['Upper Midwest']='WISCONSON'", "This is a parameter")
 
 
 def run_state_without_counties(tmp: Path, mirror: Path) -> None:
     """Notebook 01 for Guam (item 6): a clear message naming the parameter, not "0 of Guam's 0 counties"."""
-    done = _run(
-        _wrapper("run", "notebooks/01_state_counties.ipynb", str(tmp / "01.ipynb"), "-p", "state", "GUAM"), mirror
+    printed = _refused(
+        tmp,
+        mirror,
+        "01_state_counties.ipynb",
+        "state",
+        "GUAM",
+        "NoCountiesError",
+        "Parameter state='GUAM'",
+        "Guam has no counties in the Census county list",
     )
-    assert done.returncode == 1
-    _first_and_last(
-        done.stderr, "NoCountiesError", "Parameter state='GUAM'", "Guam has no counties in the Census county list"
-    )
-    assert "0 of Guam" not in _printed(tmp / "01.ipynb")
+    assert "0 of Guam" not in printed
 
 
 RUNS = [
