@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import threading
 from pathlib import Path
 
@@ -31,8 +30,7 @@ def registry() -> dict[str, data.Entry]:
 @pytest.fixture(scope="session")
 def mirror() -> Path:
     """The raw-data mirror ($RAW_DATA_MIRROR, else ../shared/data/raw beside the repo)."""
-    env = os.environ.get(data.MIRROR_ENV)
-    path = Path(env) if env else SHARED_MIRROR
+    path = data.env_mirror() or SHARED_MIRROR
     if not path.is_dir():
         pytest.fail(f"raw-data mirror not found at {path}; set {data.MIRROR_ENV}")
     return path

@@ -200,3 +200,27 @@ def test_add_command_says_what_it_added_and_how_to_commit(tmp_path, registry_cop
     assert data.load_registry(registry_copy)["ice-287g/pendingAgencies01152026pm.xlsx"].original_url.startswith(
         data.ICE_DOCLIB
     )
+
+
+MIRROR_VALUES = [
+    # value of $RAW_DATA_MIRROR -> the folder it names (None = no mirror)
+    ("unset", None, None),
+    ("empty", "", None),
+    ("blank", "  ", None),
+    ("relative, from the project root", "../shared/data/raw", "ROOT/../shared/data/raw"),
+    ("absolute", "/srv/mirror", "/srv/mirror"),
+]
+
+
+@pytest.mark.parametrize(("case", "value", "expected"), MIRROR_VALUES, ids=[c[0] for c in MIRROR_VALUES])
+def test_mirror_variable_names_one_folder_wherever_the_process_runs(case, value, expected, monkeypatch, tmp_path):
+    """A kernel runs in notebooks/: a relative $RAW_DATA_MIRROR still names the folder beside the project."""
+    if value is None:
+        monkeypatch.delenv(data.MIRROR_ENV, raising=False)
+    else:
+        monkeypatch.setenv(data.MIRROR_ENV, value)
+    for cwd in (data.paths.ROOT, data.paths.NOTEBOOKS, tmp_path):
+        monkeypatch.chdir(cwd)
+        got = data.env_mirror()
+        want = None if expected is None else Path(expected.replace("ROOT", str(data.paths.ROOT)))
+        assert got == want, f"{case} from {cwd}"

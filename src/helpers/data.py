@@ -237,7 +237,7 @@ def fetch(
     cache = Path(cache) if cache is not None else paths.RAW
     target = cache / entry.path
     rejected = target.with_name(target.name + ".rejected")
-    mirror_dir = mirror if mirror is not None else os.environ.get(MIRROR_ENV)
+    mirror_dir = mirror if mirror is not None else env_mirror()
     if mirror_dir and not Path(mirror_dir).is_dir():
         _warn_missing_mirror(str(mirror_dir))
 
@@ -322,6 +322,19 @@ def _rejected(entry: Entry, note: str, reason: str) -> CachedCopyRejectedError:
 
 
 _WARNED_MIRRORS: set[str] = set()
+
+
+def env_mirror() -> Path | None:
+    """The folder ``$RAW_DATA_MIRROR`` names (None when unset or empty).
+
+    A relative path is taken from the project root, as the Makefile and the README write it, wherever the process
+    runs: a notebook's kernel runs in ``notebooks/``, where ``../shared/data/raw`` would name another folder.
+    """
+    value = os.environ.get(MIRROR_ENV, "").strip()
+    if not value:
+        return None
+    folder = Path(value).expanduser()
+    return folder if folder.is_absolute() else paths.ROOT / folder
 
 
 def _warn_missing_mirror(mirror_dir: str) -> None:
