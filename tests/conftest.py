@@ -41,9 +41,10 @@ def _own_sheet_cache(request, monkeypatch):
     """A test that has a ``tmp_path`` keeps the parsed-sheet cache there, out of ``data/interim/``.
 
     Tests build workbooks under ICE-style names; their parsed tables must never land in, or be read from, the
-    cache that notebooks use.
+    cache that notebooks use.  A test marked ``registered_sheets`` reads only registered sheets (a parameter file's
+    run of a notebook), so it shares that cache instead of parsing every sheet again.
     """
-    if "tmp_path" in request.fixturenames:
+    if "tmp_path" in request.fixturenames and request.node.get_closest_marker("registered_sheets") is None:
         monkeypatch.setenv(ice.CACHE_ENV, str(request.getfixturevalue("tmp_path") / "sheet-cache"))
 
 

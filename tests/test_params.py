@@ -83,6 +83,7 @@ def test_every_parameter_file_is_covered():
         assert all(t.output == paths.OUTPUT / f.stem / t.notebook.name and t.parameters == FILES[f.name] for t in tasks)
 
 
+@pytest.mark.registered_sheets
 @pytest.mark.parametrize(("file", "notebook"), RUNS, ids=[f"{Path(f).stem}-{nb[:2]}" for f, nb in RUNS])
 def test_parameter_file_runs_into_the_output_folder(file, notebook, tmp_path):
     """What `make adapt PARAMS=notebooks/params/<file>` runs for one notebook: outputs beside the executed copy."""
