@@ -67,7 +67,7 @@ reproduce: data
 
 test: data
 	@echo "Running the tests ($(JOBS) at a time): unit tests, parameter files and the notebooks under nbval"
-	$(BIN)/python -m pytest $(NBVAL) $(XDIST) tests notebooks
+	$(BIN)/python -m pytest -p tests.quick_imports $(NBVAL) $(XDIST) tests notebooks
 
 lint: env
 	$(BIN)/ruff check src tests
