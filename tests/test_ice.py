@@ -290,19 +290,21 @@ def test_row_without_state_is_an_error(tmp_path):
         ice.load_sheet(write_rows(tmp_path, [HEADER, GOOD_ROW, [None] + GOOD_ROW[1:]]))
 
 
-def test_compare_totals_counts_both_sheets_with_the_same_helpers():
-    def sheet(label, states):
-        return pd.DataFrame(
-            {
-                "state": states,
-                "agency": [f"A{i}" for i in range(len(states))],
-                "county_fips": [None] * len(states),
-                "published_label": label,
-            }
-        )
+def _totals_sheet(label, states):
+    """A sheet of one agreement per entry of ``states`` (agencies A0, A1, ...), for ice.compare_totals."""
+    return pd.DataFrame(
+        {
+            "state": states,
+            "agency": [f"A{i}" for i in range(len(states))],
+            "county_fips": [None] * len(states),
+            "published_label": label,
+        }
+    )
 
-    before = sheet("2025-10-31 pm", ["TEXAS", "TEXAS", "IOWA", "OHIO"])
-    after = sheet("2025-12-30 am", ["TEXAS", "TEXAS", "TEXAS", "OHIO", "OHIO"])
+
+def test_compare_totals_counts_both_sheets_with_the_same_helpers():
+    before = _totals_sheet("2025-10-31 pm", ["TEXAS", "TEXAS", "IOWA", "OHIO"])
+    after = _totals_sheet("2025-12-30 am", ["TEXAS", "TEXAS", "TEXAS", "OHIO", "OHIO"])
     table = ice.compare_totals(before, after, {"Texas": ["TEXAS"], "Iowa": ["iowa"]})
     assert table.to_dict("records") == [
         {"area": "Nationwide", "before": 4, "after": 5, "change": 1},
@@ -680,22 +682,14 @@ def test_the_article_sheet_by_both_units(article_sheet):
 
 
 def test_compare_totals_adds_the_chosen_state():
-    def sheet(label, states):
-        return pd.DataFrame(
-            {
-                "state": states,
-                "agency": [f"A{i}" for i in range(len(states))],
-                "county_fips": [None] * len(states),
-                "published_label": label,
-            }
-        )
-
     table = ice.compare_totals(
-        sheet("a", ["TEXAS", "IOWA"]), sheet("b", ["TEXAS", "TEXAS"]), {"Iowa": ["IOWA"]}, state="TEXAS"
+        _totals_sheet("a", ["TEXAS", "IOWA"]), _totals_sheet("b", ["TEXAS", "TEXAS"]), {"Iowa": ["IOWA"]}, state="TEXAS"
     )
     assert table["area"].tolist() == ["Nationwide", "Texas", "Iowa"]
     assert table["change"].tolist() == [0, 1, -1]
-    clash = ice.compare_totals(sheet("a", ["TEXAS"]), sheet("b", ["TEXAS"]), {"Texas": ["TEXAS"]}, state="TEXAS")
+    clash = ice.compare_totals(
+        _totals_sheet("a", ["TEXAS"]), _totals_sheet("b", ["TEXAS"]), {"Texas": ["TEXAS"]}, state="TEXAS"
+    )
     assert clash["area"].tolist() == ["Nationwide", "Texas (the chosen state)", "Texas"]
 
 

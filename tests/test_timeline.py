@@ -5,12 +5,11 @@ All sheets are loaded once per module (a few seconds to minutes on a busy machin
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 import pytest
 
 from helpers import claims, ice, timeline
+from workbooks import GOOD_ROW, HEADER, NEW_NAME, PENDING_HEADER, write_rows
 
 STATE = "MINNESOTA"
 GROUPS = {
@@ -146,30 +145,14 @@ def test_disagreements_are_consistent_with_later_sheets(sheets, article_file):
 
 
 def test_disagreements_on_a_small_example():
-    def sheet(file, label, published, rows):
-        return pd.DataFrame(
-            [
-                {
-                    "source_file": file,
-                    "published_label": label,
-                    "published": pd.Timestamp(published),
-                    "state": "MINNESOTA",
-                    "agency": a,
-                    "support_type": s,
-                    "signed": pd.Timestamp(d),
-                }
-                for a, s, d in rows
-            ]
-        )
-
     a = ("A County Sheriff's Office", "Warrant Service Officer", "2025-03-01")
     b = ("B County Sheriff's Office", "Task Force Model", "2025-10-30")
     c = ("C County Sheriff's Office", "Task Force Model", "2025-11-10")
     df = pd.concat(
         [
-            sheet("s1.xlsx", "2025-10-31 pm", "2025-10-31 16:00", [a]),
-            sheet("s2.xlsx", "2025-11-20 am", "2025-11-20 09:00", [a, b, c]),
-            sheet("s3.xlsx", "2025-12-30 am", "2025-12-30 09:00", [b, c]),
+            _sheet("s1.xlsx", "2025-10-31 pm", "2025-10-31 16:00", [a]),
+            _sheet("s2.xlsx", "2025-11-20 am", "2025-11-20 09:00", [a, b, c]),
+            _sheet("s3.xlsx", "2025-12-30 am", "2025-12-30 09:00", [b, c]),
         ]
     )
     found = timeline.disagreements(df, "MINNESOTA", "s1.xlsx", "2025-11-01")
@@ -372,40 +355,16 @@ def test_extra_sheet_already_in_the_series_is_not_appended(series, tmp_path):
     )
 
 
-def test_extra_sheet_appends_a_new_download_and_refuses_a_pending_list(series, tmp_path, monkeypatch):
-    import openpyxl
-
-    monkeypatch.setenv(ice.CACHE_ENV, str(tmp_path / "cache"))
-    header = ["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "COUNTY", "SUPPORT TYPE", "SIGNED", "MOA", "ADDENDUM"]
-    good = [
-        "MINNESOTA",
-        "Cass County Sheriff's Office",
-        "County",
-        "Cass County",
-        "Task Force Model",
-        date(2025, 2, 28),
-        "link",
-        None,
-    ]
-
-    def save(name, rows):
-        wb = openpyxl.Workbook()
-        for r in rows:
-            wb.active.append(r)
-        wb.save(tmp_path / name)
-        return tmp_path / name
-
-    path = save("participatingAgencies02162026am.xlsx", [header, good])
+def test_extra_sheet_appends_a_new_download_and_refuses_a_pending_list(series, tmp_path):
+    path = write_rows(tmp_path, [HEADER, GOOD_ROW], NEW_NAME)
     with pytest.warns(UserWarning, match="not in the raw-data registry"):
         table, note = timeline.extra_sheet(path, series)
     assert len(table) == 1 and table.attrs["sha256"] and "not in the registry" in note
     longer = timeline.sheet_series(
         pd.concat([pd.DataFrame(), table]), STATE, GROUPS, {table.attrs["file"]: table.attrs["sha256"]}
     )
-    assert longer[["file", "agreements", "state_agreements", "state_counties"]].values.tolist() == [
-        ["participatingAgencies02162026am.xlsx", 1, 1, 1]
-    ]
-    pending = save("participatingAgencies02172026am.xlsx", [header[:5], good[:5]])
+    assert longer[["file", "agreements", "state_agreements", "state_counties"]].values.tolist() == [[NEW_NAME, 1, 1, 1]]
+    pending = write_rows(tmp_path, [PENDING_HEADER, GOOD_ROW[:5]], "participatingAgencies02172026am.xlsx")
     with pytest.warns(UserWarning), pytest.raises(ice.SheetKindError, match="is a pending list"):
         timeline.extra_sheet(pending, series)
 
