@@ -322,6 +322,21 @@ def test_wrap_to_width_balances_lines():
     assert plotting.wrap_to_width("unbreakablewordthatislong x", 40, measure, 10) == "unbreakablewordthatislong\nx"
     assert plotting.wrap_to_width("one\ntwo", 80, measure, 10) == "one\ntwo"
 
+    # a source line takes as many words as fit, in order (no balancing)
+    assert plotting.wrap_to_width("aaaa bbbb cccc dd", 80, measure, 10, balanced=False) == "aaaa bbbb cccc\ndd"
+
+
+@pytest.mark.parametrize(("value", "label"), [(1, "1"), (10, "10"), (1000, "1,000"), (12500, "12,500"), (0.5, "0.5")])
+def test_log_count_axis_labels_plain_numbers(value, label):
+    fig, ax = plt.subplots()
+    try:
+        ax.set_yscale("log")
+        plotting.log_count_axis(ax.yaxis)
+        assert ax.yaxis.get_major_formatter()(value, 0) == label
+        assert "$" not in ax.yaxis.get_minor_formatter()(value * 2, 0)  # plain text, no mathtext
+    finally:
+        plt.close(fig)
+
 
 # --------------------------------------------------------------------------- ranked bars
 

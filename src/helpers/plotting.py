@@ -37,6 +37,7 @@ from helpers.text import counted, join, verb  # noqa: E402
 
 if TYPE_CHECKING:
     from IPython.display import Image
+    from matplotlib.axis import Axis
     from matplotlib.backend_bases import RendererBase
     from matplotlib.typing import RcKeyType
 
@@ -122,7 +123,7 @@ SEABORN_DEEP = [
 #: The package's own settings, applied over seaborn's theme.
 STYLE: dict[RcKeyType, Any] = {
     "figure.figsize": (9.0, 5.5),
-    "figure.dpi": 100,
+    "figure.dpi": DPI,  # as saved: text measured while drawing (titles, map labels) is measured once
     "axes.titlesize": 13,
     "axes.titleweight": "bold",
     "axes.titlelocation": "left",
@@ -174,7 +175,10 @@ def save_figure(fig: plt.Figure, name: str, source: str | Iterable[str], alt: st
     if not name.endswith(".png"):
         name = f"{name}.png"
     text = source if isinstance(source, str) else "; ".join(source)
-    fig.text(0.0, -0.01, f"Source: {text}", ha="left", va="top", fontsize=8, color="#555555", wrap=True)
+    line = wrap_to_width(
+        f"Source: {text}", fig.bbox.width * 72 / fig.dpi, _measurer(fig, _renderer(fig)), 8, balanced=False
+    )
+    fig.text(0.0, -0.01, line, ha="left", va="top", fontsize=8, color="#555555")
     out = paths.figures_dir() / name
     metadata: dict[str, str | None] = {"Software": None}
     if alt is None:
@@ -211,7 +215,9 @@ def alt_text(path: Path) -> str | None:
     from PIL import Image as PILImage
 
     with PILImage.open(path) as im:
-        return getattr(im, "text", {}).get(ALT_KEY)
+        # save_figure writes the text chunk before the image data, where PIL reads it without decoding the image
+        found = im.info.get(ALT_KEY)
+        return found if found is not None else getattr(im, "text", {}).get(ALT_KEY)
 
 
 def show(path: Path, alt: str | None = None) -> Image:
@@ -595,13 +601,15 @@ def wrap_to_width(
     measure: Callable[[str, float, str], tuple[float, float]],
     fontsize: float,
     weight: str = "normal",
+    balanced: bool = True,
 ) -> str:
     """``text`` with each line broken at spaces so that it is at most ``width_pt`` points wide when drawn.
 
     ``measure(text, fontsize, weight)`` returns the drawn (width, height) in
     points.  Lines are balanced: the fewest lines that fit, then the narrowest
-    width that needs no more lines (no last word alone on a line).  A single
-    word wider than the width stays on its own line.
+    width that needs no more lines (no last word alone on a line); with
+    ``balanced`` False each line takes as many words as fit (a source line).
+    A single word wider than the width stays on its own line.
     """
 
     # The search tries the same lines again and again: each text is measured once, and a line's width is
@@ -634,6 +642,9 @@ def wrap_to_width(
     for paragraph in text.split("\n"):
         words = paragraph.split(" ")
         measured.clear()  # word positions are the paragraph's
+        if not balanced:
+            out.extend(greedy(words, width_pt))
+            continue
         n = len(greedy(words, width_pt))
         lo, hi = 0.0, width_pt
         for _ in range(12):  # the narrowest limit that still needs n lines
@@ -641,6 +652,18 @@ def wrap_to_width(
             lo, hi = (lo, mid) if len(greedy(words, mid)) <= n else (mid, hi)
         out.extend(greedy(words, hi))
     return "\n".join(out)
+
+
+def log_count_axis(axis: Axis) -> None:
+    """Label a log-scale axis of counts with plain numbers (1, 10, 100, 1,000), not powers of ten.
+
+    Minor ticks are labelled only when the axis spans too little for the major ones to read (matplotlib's rule for
+    log axes), also as plain numbers.
+    """
+    from matplotlib.ticker import FuncFormatter, LogFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
+    axis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(1, 0.4)))
 
 
 def set_wrapped_title(ax: plt.Axes, title: str, **kwargs: Any) -> str:
