@@ -151,10 +151,10 @@ def _read_registry(path: Path) -> dict[str, Entry]:
     if missing:
         raise RegistryError(f"{path}: missing columns {missing}; expected {REGISTRY_COLUMNS}")
     where = {c: columns.index(c) for c in REGISTRY_COLUMNS}
-    for line, row in enumerate(lines[1:], start=2):
-        if len(row) != len(columns):
-            raise RegistryError(f"{path}, row {line}: {len(row)} fields where the header has {len(columns)}")
-    rows = [{c: row[i] for c, i in where.items()} for row in lines[1:]]
+    for line, fields in enumerate(lines[1:], start=2):
+        if len(fields) != len(columns):
+            raise RegistryError(f"{path}, row {line}: {len(fields)} fields where the header has {len(columns)}")
+    rows = [{c: fields[i] for c, i in where.items()} for fields in lines[1:]]
     seen: set[str] = set()
     dupes = []
     for row in rows:
