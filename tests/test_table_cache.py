@@ -83,3 +83,12 @@ def test_a_file_part_counts_by_its_name_and_bytes(tmp_path):
     renamed = path.rename(tmp_path / "other.csv")
     renamed.write_text("a,b\n")
     assert table_cache.key([renamed]) != key
+
+
+def test_the_key_changes_with_a_library_version(monkeypatch):
+    """Library versions are looked up once per process (table_cache.version); another version is another key."""
+    key = table_cache.key(["a"])
+    assert table_cache.version("pandas") == pd.__version__ and table_cache.version("no-such-package") == "absent"
+    real = table_cache.version
+    monkeypatch.setattr(table_cache, "version", lambda lib: "0.0" if lib == "pyarrow" else real(lib))
+    assert table_cache.key(["a"]) != key

@@ -35,7 +35,6 @@ import difflib
 import math
 import re
 from functools import cache, lru_cache
-from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
@@ -365,7 +364,7 @@ def _shapes_key(fips: str) -> str:
         [
             f"{ATLAS_COUNTIES} {data.resolve(ATLAS_COUNTIES).sha256}",
             f"state {fips}",
-            f"shapely {metadata.version('shapely')}",
+            f"shapely {table_cache.version('shapely')}",
             Path(__file__),
         ]
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 
@@ -44,17 +45,23 @@ def key(parts: Iterable[str | Path]) -> str:
     path by its name and bytes (a source file, a corrections table)."""
     digest = hashlib.sha256()
     for library in LIBRARIES:
-        try:
-            version = metadata.version(library)
-        except metadata.PackageNotFoundError:
-            version = "absent"
-        digest.update(f"{library} {version}\0".encode())
+        digest.update(f"{library} {version(library)}\0".encode())
     for part in parts:
         if isinstance(part, Path):
             digest.update(part.name.encode() + b"\0" + part.read_bytes() + b"\0")
         else:
             digest.update(part.encode() + b"\0")
     return digest.hexdigest()[:16]
+
+
+@cache
+def version(library: str) -> str:
+    """The installed version of ``library`` ("absent" when it is not installed), looked up once per process:
+    the modules a process has imported do not change when a package is reinstalled under it."""
+    try:
+        return metadata.version(library)
+    except metadata.PackageNotFoundError:
+        return "absent"
 
 
 def path(kind: str, table_key: str) -> Path | None:
@@ -70,8 +77,8 @@ def read(kind: str, table_key: str) -> pd.DataFrame | None:
     target = path(kind, table_key)
     if target is None or not target.is_file():
         return None
-    try:
-        return pq.read_table(target).to_pandas()
+    try:  # ParquetFile, not read_table: read_table imports pyarrow.dataset, which a notebook would wait for
+        return pq.ParquetFile(target).read().to_pandas()
     except (OSError, ValueError):  # half-written by a killed process, or not Parquet
         return None
 
