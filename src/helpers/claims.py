@@ -335,12 +335,13 @@ def _describe_inputs(inputs: Iterable[str | Path]) -> list[str]:
     from helpers import data  # local import: data imports nothing from here
 
     registry = data.load_registry()
+    raw = paths.RAW.resolve()
     out = []
     for item in inputs:
         name = str(item)
         if isinstance(item, Path) or "/" in name:
             try:
-                name = Path(item).resolve().relative_to(paths.RAW.resolve()).as_posix()
+                name = Path(item).resolve().relative_to(raw).as_posix()
             except ValueError:
                 name = Path(item).name
         try:

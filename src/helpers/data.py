@@ -191,8 +191,10 @@ def _lookup(name: str, registry: Mapping[str, Entry]) -> Entry:
     # Accept a bare file name when it is unambiguous (e.g. an ICE sheet name).
     # Several paths may hold the same bytes under one name (the 2025 archive repeats the
     # top-level sheets); they are one file, and the shortest path is used.
+    suffix = "/" + name  # a name with a "/" that is not a registry path is no file's bare name
     by_base = sorted(
-        (e for p, e in registry.items() if p.rpartition("/")[2] == name), key=lambda e: (len(e.path), e.path)
+        (e for p, e in registry.items() if p.endswith(suffix)) if "/" not in name else (),
+        key=lambda e: (len(e.path), e.path),
     )
     if by_base and len({e.sha256 for e in by_base}) == 1:
         return by_base[0]
