@@ -241,7 +241,7 @@ def test_county_shapes_cache_is_keyed_and_a_damaged_file_is_made_again(own_table
     fips = geo.state_info("MINNESOTA")["fips"]
     first = _wkb(geo.county_shapes("MINNESOTA"))
     files = list((own_table_cache / "county-shapes" / fips).iterdir())
-    assert [p.name for p in files] == [f"{geo._shapes_key(fips)}.parquet"]
+    assert [p.name for p in files] == [f"{geo._shapes_key(fips)}{table_cache.SUFFIX}"]
     files[0].write_bytes(files[0].read_bytes()[:50])  # half-written by a killed process
     builds = []
     real = geo._shapes_table
