@@ -126,6 +126,30 @@ def test_validate_catches_bad_tables():
     assert "c: context claims need a reason" in problems
 
 
+def test_the_claims_registry_is_read_once_and_again_when_it_changes(tmp_path, monkeypatch):
+    path = tmp_path / "claims.csv"
+    path.write_bytes(paths.CLAIMS.read_bytes())
+    first = claims.load_claims(path)
+    reads: list[object] = []
+    original = claims._read_claims
+    monkeypatch.setattr(claims, "_read_claims", lambda p: reads.append(p) or original(p))
+    second = claims.load_claims(path)
+    assert second.equals(first) and second is not first and reads == [], "read once, a new table each time"
+    second.loc[0, "kind"] = "guess"
+    second["params"] = "{}"  # a column replaced in place
+    assert claims.load_claims(path).equals(first), "a caller's change does not reach the next caller"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    with paths.atomic_write(path) as tmp:  # an edit, saved by replacing the file
+        tmp.write_text("".join(lines[:-1]), encoding="utf-8")
+    assert len(claims.load_claims(path)) == len(first) - 1 and reads == [path]
+    bad = first.copy()
+    bad.loc[0, "kind"] = "guess"
+    with paths.atomic_write(path) as tmp:  # a changed file is validated again
+        bad.to_csv(tmp, index=False, lineterminator="\n")
+    with pytest.raises(claims.ClaimsError, match="kind 'guess'"):
+        claims.load_claims(path)
+
+
 def test_record_stores_only_with_the_claims_own_parameters(registry, tmp_path):
     store = tmp_path / "recorded.csv"
     own = {"state": "MINNESOTA", "as_of": "2025-11-01", "sheet": None}

@@ -121,6 +121,80 @@ def test_malformed_registry_is_reported(tmp_path):
         data.load_registry(bad)
 
 
+def test_registry_reader_matches_pandas_on_the_real_registry():
+    """The csv-module reader gives the entries pandas gave (every column a string, nothing else parsed)."""
+    import pandas as pd
+
+    df = pd.read_csv(data.paths.REGISTRY, dtype=str, keep_default_na=False)
+    expected = {
+        r["path"]: data.Entry(
+            **{c: r[c] for c in data.REGISTRY_COLUMNS if c not in ("sha256", "bytes")},
+            sha256=r["sha256"].strip().lower(),
+            bytes=int(r["bytes"]),
+        )
+        for r in df.to_dict("records")
+    }
+    read = data._read_registry(data.paths.REGISTRY)
+    assert read == expected and list(read) == list(expected)
+
+
+SHA_A, SHA_B = "a" * 64, "B" * 64
+REGISTRY_HEADER = ",".join(data.REGISTRY_COLUMNS)
+
+
+def _row(path: str, sha: str = SHA_A, description: str = "d") -> str:
+    return f"{path},{sha},3,http://u,http://o,pub,2025-01-01,lic,{description}"
+
+
+REGISTRY_FILES = [
+    # (id, file text, error words or None, paths read when it is accepted)
+    ("good", f"{REGISTRY_HEADER}\n{_row('a/x.csv')}\n{_row('a/y.csv', SHA_B)}\n", None, ["a/x.csv", "a/y.csv"]),
+    ("blank-lines-skipped", f"{REGISTRY_HEADER}\n\n{_row('a/x.csv')}\n\n", None, ["a/x.csv"]),
+    ("byte-order-mark", f"\ufeff{REGISTRY_HEADER}\n{_row('a/x.csv')}\n", None, ["a/x.csv"]),
+    (
+        "quoted-comma",
+        f"{REGISTRY_HEADER}\n{_row('a/x.csv', description=chr(34) + 'a, b' + chr(34))}\n",
+        None,
+        ["a/x.csv"],
+    ),
+    ("missing-columns", "path,sha256\nx,abc\n", ("missing columns", "bytes"), None),
+    ("empty-file", "", ("missing columns", "path"), None),
+    (
+        "duplicate-path",
+        f"{REGISTRY_HEADER}\n{_row('a/x.csv')}\n{_row('a/x.csv', SHA_B)}\n",
+        ("duplicate paths", "a/x.csv"),
+        None,
+    ),
+    ("short-sha256", f"{REGISTRY_HEADER}\n{_row('a/x.csv', 'abc')}\n", ("row 2", "a/x.csv", "64 hex digits"), None),
+    (
+        "non-hex-sha256",
+        f"{REGISTRY_HEADER}\n{_row('a/x.csv')}\n{_row('a/y.csv', 'g' * 64)}\n",
+        ("row 3", "a/y.csv", "64 hex"),
+        None,
+    ),
+    ("extra-field", f"{REGISTRY_HEADER}\n{_row('a/x.csv')},extra\n", ("row 2", "10 fields", "header has 9"), None),
+    ("missing-field", f"{REGISTRY_HEADER}\n{_row('a/x.csv').rpartition(',')[0]}\n", ("row 2", "8 fields"), None),
+]
+
+
+@pytest.mark.parametrize("text, words, paths_read", [c[1:] for c in REGISTRY_FILES], ids=[c[0] for c in REGISTRY_FILES])
+def test_registry_file_is_checked(tmp_path, text, words, paths_read):
+    path = tmp_path / "registry.csv"
+    path.write_text(text, encoding="utf-8")
+    if words is None:
+        registry = data.load_registry(path)
+        assert list(registry) == paths_read
+        assert all(len(e.sha256) == 64 and e.sha256 == e.sha256.lower() and e.bytes == 3 for e in registry.values())
+        if '"' in text:
+            assert registry["a/x.csv"].description == "a, b"
+        return
+    with pytest.raises(data.RegistryError) as raised:
+        data.load_registry(path)
+    assert str(path) in str(raised.value)
+    for word in words:
+        assert word in str(raised.value)
+
+
 # ---------------------------------------------------------------- pinning a downloaded sheet (helpers.data add)
 
 ROWS = [

@@ -328,7 +328,7 @@ def test_the_cached_table_is_the_table_made(table_cache_dir, monkeypatch):
     assert not table_cache_dir.exists()
     monkeypatch.setenv(table_cache.ENV, str(table_cache_dir.parent))
     cold = detention.facility_years("MINNESOTA")
-    assert [p.name for p in table_cache_dir.iterdir()] == [f"{detention.table_key()}.parquet"]
+    assert [p.name for p in table_cache_dir.iterdir()] == [f"{detention.table_key()}{table_cache.SUFFIX}"]
     warm = detention.facility_years("MINNESOTA")
     for table in (cold, warm):
         pd.testing.assert_frame_equal(table, made, check_exact=True)
@@ -392,13 +392,13 @@ def test_the_cache_key_changes_with_every_input(what, change, tmp_path, monkeypa
 def test_a_stale_or_damaged_table_is_made_again(table_cache_dir, monkeypatch):
     detention.facility_years("MINNESOTA")
     key = detention.table_key()
-    target = table_cache_dir / f"{key}.parquet"
-    target.write_bytes(b"not parquet")  # a damaged file (e.g. written by a foreign tool)
+    target = table_cache_dir / f"{key}{table_cache.SUFFIX}"
+    target.write_bytes(b"not arrow")  # a damaged file (e.g. written by a foreign tool)
     pd.testing.assert_frame_equal(detention.facility_years("MINNESOTA"), detention.facility_years("MINNESOTA"))
     assert table_cache.read("detention", key) is not None
     monkeypatch.setattr(detention, "TABLE_VERSION", detention.TABLE_VERSION + 1)  # new key: the old file goes
     detention.facility_years("MINNESOTA")
-    assert [p.name for p in table_cache_dir.iterdir()] == [f"{detention.table_key()}.parquet"]
+    assert [p.name for p in table_cache_dir.iterdir()] == [f"{detention.table_key()}{table_cache.SUFFIX}"]
     assert not list(table_cache_dir.parent.rglob("*.tmp")), "writes are atomic: no temporary file is left"
 
 

@@ -9,7 +9,7 @@ import pytest
 import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon
 
-from helpers import data, geo
+from helpers import data, geo, table_cache
 
 
 def test_state_reference_agrees_with_census_gazetteer_and_atlas():
@@ -208,3 +208,95 @@ def test_neighbouring_states_from_census_boundaries():
     assert geo.neighbouring_states("HAWAII") == []
     with pytest.raises(geo.UnknownStateError):
         geo.neighbouring_states("MINNESOTTA")
+
+
+# ---------------------------------------------------------------- cached counties and shapes (helpers.table_cache)
+
+
+@pytest.fixture()
+def own_table_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(table_cache.ENV, str(tmp_path / "tables"))
+    return tmp_path / "tables"
+
+
+def _wkb(shapes):
+    return {f: shapely.to_wkb(g) for f, g in shapes.items()}
+
+
+@pytest.mark.parametrize("state", ["MINNESOTA", "ALASKA", "VIRGINIA", "AMERICAN SAMOA"])
+def test_cached_county_shapes_are_the_shapes_made(state, own_table_cache, monkeypatch):
+    """Made (cache off), cold (written) and warm (read back): the same counties, types and coordinates."""
+    monkeypatch.setenv(table_cache.ENV, "off")
+    made = geo.county_shapes(state)
+    monkeypatch.setenv(table_cache.ENV, str(own_table_cache))
+    cold = geo.county_shapes(state)
+    monkeypatch.setattr(geo, "_shapes_table", lambda *a: pytest.fail("a warm call must not build the shapes"))
+    warm = geo.county_shapes(state)
+    for shapes in (cold, warm):
+        assert list(shapes) == list(made) and _wkb(shapes) == _wkb(made)
+        assert all(type(shapes[f]) is type(made[f]) for f in made)
+
+
+def test_county_shapes_cache_is_keyed_and_a_damaged_file_is_made_again(own_table_cache, monkeypatch):
+    fips = geo.state_info("MINNESOTA")["fips"]
+    first = _wkb(geo.county_shapes("MINNESOTA"))
+    files = list((own_table_cache / "county-shapes" / fips).iterdir())
+    assert [p.name for p in files] == [f"{geo._shapes_key(fips)}{table_cache.SUFFIX}"]
+    files[0].write_bytes(files[0].read_bytes()[:50])  # half-written by a killed process
+    builds = []
+    real = geo._shapes_table
+    monkeypatch.setattr(geo, "_shapes_table", lambda *a: builds.append(a) or real(*a))
+    assert _wkb(geo.county_shapes("MINNESOTA")) == first and len(builds) == 1
+    # Other atlas bytes, another state or another module source: another key.
+    registry = data.load_registry()
+    other = {
+        **registry,
+        geo.ATLAS_COUNTIES: data.Entry(**{**registry[geo.ATLAS_COUNTIES].__dict__, "sha256": "0" * 64}),
+    }
+    key = geo._shapes_key(fips)
+    assert geo._shapes_key(geo.state_info("IOWA")["fips"]) != key
+    monkeypatch.setattr(data, "load_registry", lambda *a, **k: dict(other))
+    assert geo._shapes_key(fips) != key
+
+
+def test_cached_counties_are_the_counties_made_and_keyed_by_the_gazetteer(own_table_cache, monkeypatch):
+    geo.counties.cache_clear()
+    try:
+        made = geo._read_counties(data.fetch(geo.GAZETTEER))
+        cold = geo.counties()
+        geo.counties.cache_clear()
+        monkeypatch.setattr(geo, "_read_counties", lambda *a: pytest.fail("a warm call must not read the file"))
+        warm = geo.counties()
+        pd.testing.assert_frame_equal(cold, made)
+        pd.testing.assert_frame_equal(warm, made)
+        registry = data.load_registry()
+        entry = registry[geo.GAZETTEER]
+        key = geo._counties_key()
+        other = {**registry, geo.GAZETTEER: data.Entry(**{**entry.__dict__, "sha256": "0" * 64})}
+        monkeypatch.setattr(data, "load_registry", lambda *a, **k: dict(other))
+        assert geo._counties_key() != key
+    finally:
+        geo.counties.cache_clear()
+
+
+@pytest.mark.parametrize("source", [geo.GAZETTEER, geo.ATLAS_COUNTIES])
+def test_cached_tables_never_skip_the_raw_files_hash_check(source, own_table_cache, monkeypatch):
+    """The cache holds what was made from verified bytes; the raw file is still checked on every call, so a
+    tampered copy stops the run even when a table made from the good bytes is cached."""
+    geo.counties.cache_clear()
+    geo.county_shapes("MINNESOTA")
+    geo.counties()
+    real = data.fetch
+
+    def refuse(name, **kwargs):
+        if name == source:
+            raise data.HashMismatchError(f"sha256 mismatch for raw file '{name}'")
+        return real(name, **kwargs)
+
+    monkeypatch.setattr(data, "fetch", refuse)
+    geo.counties.cache_clear()
+    try:
+        with pytest.raises(data.HashMismatchError, match="sha256 mismatch"):
+            geo.county_shapes("MINNESOTA") if source == geo.ATLAS_COUNTIES else geo.counties()
+    finally:
+        geo.counties.cache_clear()

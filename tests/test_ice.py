@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from python_calamine import CalamineWorkbook
 
@@ -369,7 +370,7 @@ def test_the_cache_is_invisible(tmp_path, monkeypatch):
     parsed = ice.load_sheet(path)
     monkeypatch.setenv(ice.CACHE_ENV, str(tmp_path / "cache"))
     cold = ice.load_sheet(path)
-    assert len(list((tmp_path / "cache").glob("*.parquet"))) == 1
+    assert len(list((tmp_path / "cache").glob(f"*{ice.CACHE_SUFFIX}"))) == 1
     monkeypatch.setattr(ice.sheets, "read_raw", lambda *a, **k: pytest.fail("a warm load must not parse"))
     warm = ice.load_sheet(path)
     for df in (cold, warm):
@@ -387,7 +388,9 @@ def test_the_cache_is_keyed_by_content_and_parses_each_content_once(tmp_path, mo
     ice.load_sheets(same + same)
     assert len(calls) == len(shas)
     key = ice.cache_key()
-    assert sorted(p.name for p in (tmp_path / "cache").glob("*.parquet")) == sorted(f"{s}-{key}.parquet" for s in shas)
+    assert sorted(p.name for p in (tmp_path / "cache").glob(f"*{ice.CACHE_SUFFIX}")) == sorted(
+        f"{s}-{key}{ice.CACHE_SUFFIX}" for s in shas
+    )
     assert not list((tmp_path / "cache").glob(".*tmp")), "writes are atomic: no temporary file is left"
 
 
@@ -437,17 +440,48 @@ def test_the_cache_is_invalidated_when_bytes_loader_or_corrections_change(tmp_pa
     assert ice.cache_key() != key
     ice.load_sheet(path)
     assert len(calls) == 3
-    assert len(list((tmp_path / "cache").glob("*.parquet"))) == 4  # two contents, tables under three keys
-    assert ice.prune_cache() == 3 and len(list((tmp_path / "cache").glob("*.parquet"))) == 1
+    assert len(list((tmp_path / "cache").glob(f"*{ice.CACHE_SUFFIX}"))) == 4  # two contents, tables under three keys
+    assert ice.prune_cache() == 3 and len(list((tmp_path / "cache").glob(f"*{ice.CACHE_SUFFIX}"))) == 1
 
 
-def test_a_damaged_cache_file_is_parsed_again(tmp_path, monkeypatch):
+def _other_schema(target):
+    """A well-formed Arrow file whose columns are not the loader's (e.g. written by an older loader)."""
+    table = pa.table({"state": ["IOWA"]}).replace_schema_metadata({b"ice287g": b"{}"})
+    with pa.OSFile(str(target), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+
+
+DAMAGED_CACHE = [
+    ("half-written", lambda t: t.write_bytes(t.read_bytes()[:100])),  # a killed process
+    ("empty", lambda t: t.write_bytes(b"")),
+    ("foreign-bytes", lambda t: t.write_bytes(b"not an arrow file\n" * 50)),
+    ("no-metadata", lambda t: t.write_bytes(t.read_bytes().replace(b"ice287g", b"other00"))),
+    ("other-columns", _other_schema),
+]
+
+
+@pytest.mark.parametrize("damage", [d[1] for d in DAMAGED_CACHE], ids=[d[0] for d in DAMAGED_CACHE])
+def test_a_damaged_cache_file_is_parsed_again(tmp_path, monkeypatch, damage):
     monkeypatch.setenv(ice.CACHE_ENV, str(tmp_path / "cache"))
     path = write_rows(tmp_path, [HEADER, GOOD_ROW])
     good = ice.load_sheet(path)
     target = ice.cache_path(data.file_sha256(path))
-    target.write_bytes(target.read_bytes()[:100])  # a half-written file from a killed process
+    damage(target)
+    assert ice._cache_read(target) is None
     pd.testing.assert_frame_equal(ice.load_sheet(path), good)
+    assert ice._cache_read(target) is not None, "the parsed table is cached again"
+
+
+def test_prune_removes_tables_of_other_keys_and_the_earlier_parquet_files(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(ice.CACHE_ENV, str(cache))
+    ice.load_sheet(write_rows(tmp_path, [HEADER, GOOD_ROW]))
+    kept = sorted(p.name for p in cache.iterdir())
+    for name in (f"{'a' * 64}-{'0' * 16}.parquet", f"{'a' * 64}-{'0' * 16}{ice.CACHE_SUFFIX}"):
+        (cache / name).write_bytes(b"stale")
+    (cache / "notes.txt").write_text("not a cached table")
+    assert ice.prune_cache() == 2
+    assert sorted(p.name for p in cache.iterdir()) == sorted(kept + ["notes.txt"])
 
 
 # ---------------------------------------------------------------- agency identity

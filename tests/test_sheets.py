@@ -153,6 +153,32 @@ def test_same_name_with_different_bytes_is_an_error(registry):
         sheets.catalogue(registry=fake)
 
 
+def test_catalogue_is_built_once_per_registry_and_returned_as_copies(registry, monkeypatch):
+    builds: list[int] = []
+    original = sheets._catalogue
+    monkeypatch.setattr(sheets, "_CATALOGUES", {})
+    monkeypatch.setattr(sheets, "_catalogue", lambda entries: builds.append(len(entries)) or original(entries))
+    first = sheets.catalogue("all", registry)
+    first.loc[0, "file"] = "changed by a caller"
+    first["sha256"] = "0" * 64  # a column replaced in place
+    again = sheets.catalogue("all", registry)
+    assert len(builds) == 1, "the same registry: built once"
+    assert again.equals(original(tuple((p, e) for p, e in registry.items() if p.startswith(sheets.ICE_FOLDER))))
+    assert again["file"].iloc[0] != "changed by a caller", "a caller's change does not reach the next caller"
+    participating = sheets.catalogue("participating", registry)
+    assert len(builds) == 1 and participating.index.equals(pd.RangeIndex(len(participating)))
+    assert set(participating["list"]) == {"participating"}
+    # A registry whose ICE paths or bytes differ is another catalogue, built from it.
+    fewer = {p: e for p, e in registry.items() if p != ARTICLE_SHEET}
+    row = sheets.catalogue("all", fewer).set_index("file").loc["participatingAgencies10312025pm.xlsx"]
+    assert row["path"] == "ice-287g/archive-2025/participatingAgencies10312025pm.xlsx" and len(builds) == 2
+    changed = dict(registry)
+    changed[ARTICLE_SHEET] = data.Entry(**{**registry[ARTICLE_SHEET].__dict__, "sha256": "2" * 64})
+    with pytest.raises(data.RegistryError, match="different bytes"):  # not the catalogue of the original bytes
+        sheets.catalogue("all", changed)
+    assert sheets.catalogue("all", registry)["sha256"].equals(again["sha256"]) and len(builds) == 3
+
+
 def test_versions_group_publications_by_content(published):
     versions = sheets.versions("all")
     assert list(versions.columns) == sheets.VERSION_COLUMNS

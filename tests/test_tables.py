@@ -42,6 +42,21 @@ def test_numeric_cells_are_never_changed(tmp_path):
     assert tables.read_csv(out)["agency"].tolist() == ["=cmd", "Cass"]
 
 
+CELLS = ["=cmd", "Cass", None, "-3", "'x", "+1+2", "", "a=b", "\tx"]
+
+
+@pytest.mark.parametrize("dtype", ["str", "string", object], ids=["str", "string", "object"])
+def test_every_text_dtype_is_neutralised_cell_by_cell(tmp_path, dtype):
+    """Text columns of every dtype are written by the rule of :func:`helpers.tables.neutralise`, cell by cell
+    (missing cells stay empty); an object column of numbers is left as numbers."""
+    df = pd.DataFrame({"text": pd.Series(CELLS, dtype=dtype), "n": pd.Series([1, 2, 3] * 3, dtype=object)})
+    out = tables.write_csv(df, tmp_path / "t.csv")
+    expected = ["" if v is None else tables.neutralise(v) for v in CELLS]
+    back = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert back["text"].tolist() == expected and back["n"].tolist() == ["1", "2", "3"] * 3
+    assert df["text"].tolist()[0] == "=cmd", "the caller's table is not changed"
+
+
 def test_write_csv_sorts_creates_folders_and_writes_lf(tmp_path):
     df = pd.DataFrame({"k": ["b", "a", "c"], "v": [2.123, 1.0, 3.5]})
     out = tables.write_csv(df, tmp_path / "deep" / "er" / "t.csv", sort_by="k", float_format="%.2f")

@@ -85,9 +85,29 @@ def _canonical(params: Mapping[str, Any]) -> str:
     return json.dumps(dict(params), sort_keys=True, ensure_ascii=False)
 
 
+#: Claims registries already read and validated in this process: resolved path -> (stamp, table).
+_CLAIMS: dict[Path, tuple[tuple[int, int, int, int], pd.DataFrame]] = {}
+
+
 def load_claims(path: Path | None = None) -> pd.DataFrame:
-    """Read and validate the claims registry."""
-    path = path or paths.CLAIMS
+    """Read and validate the claims registry.
+
+    A notebook asks for it at every recorded claim: the file is read and
+    validated once per process, and again whenever it changes (its inode,
+    modification or change time, or size).  Each call returns its own copy.
+    """
+    path = Path(path or paths.CLAIMS)
+    stat = path.stat()  # a missing file raises FileNotFoundError naming it, as reading it did
+    stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size)
+    key = path.resolve()
+    cached = _CLAIMS.get(key)
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, _read_claims(path))
+        _CLAIMS[key] = cached
+    return cached[1].copy()
+
+
+def _read_claims(path: Path) -> pd.DataFrame:
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     missing = [c for c in CLAIM_COLUMNS if c not in df.columns]
     if missing:
@@ -315,12 +335,13 @@ def _describe_inputs(inputs: Iterable[str | Path]) -> list[str]:
     from helpers import data  # local import: data imports nothing from here
 
     registry = data.load_registry()
+    raw = paths.RAW.resolve()
     out = []
     for item in inputs:
         name = str(item)
         if isinstance(item, Path) or "/" in name:
             try:
-                name = Path(item).resolve().relative_to(paths.RAW.resolve()).as_posix()
+                name = Path(item).resolve().relative_to(raw).as_posix()
             except ValueError:
                 name = Path(item).name
         try:

@@ -24,6 +24,7 @@ registered, copies it into the cache and appends its registry row.
 from __future__ import annotations
 
 import argparse
+import csv
 import difflib
 import hashlib
 import os
@@ -142,15 +143,28 @@ def load_registry(path: Path | None = None) -> dict[str, Entry]:
 
 
 def _read_registry(path: Path) -> dict[str, Entry]:
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = [c for c in REGISTRY_COLUMNS if c not in df.columns]
+    """Parse and check the registry file (the :mod:`csv` module: a few hundred rows, read in every kernel)."""
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        lines = [row for row in csv.reader(fh) if row]  # blank lines are skipped, as pandas does
+    columns = lines[0] if lines else []
+    missing = [c for c in REGISTRY_COLUMNS if c not in columns]
     if missing:
         raise RegistryError(f"{path}: missing columns {missing}; expected {REGISTRY_COLUMNS}")
-    dupes = df.loc[df["path"].duplicated(), "path"].tolist()
+    where = {c: columns.index(c) for c in REGISTRY_COLUMNS}
+    for line, fields in enumerate(lines[1:], start=2):
+        if len(fields) != len(columns):
+            raise RegistryError(f"{path}, row {line}: {len(fields)} fields where the header has {len(columns)}")
+    rows = [{c: fields[i] for c, i in where.items()} for fields in lines[1:]]
+    seen: set[str] = set()
+    dupes = []
+    for row in rows:
+        if row["path"] in seen:
+            dupes.append(row["path"])
+        seen.add(row["path"])
     if dupes:
         raise RegistryError(f"{path}: duplicate paths {dupes}")
     entries: dict[str, Entry] = {}
-    for line, (_, row) in enumerate(df.iterrows(), start=2):  # line 1 is the header
+    for line, row in enumerate(rows, start=2):  # line 1 is the header
         sha = row["sha256"].strip().lower()
         if len(sha) != 64 or any(ch not in "0123456789abcdef" for ch in sha):
             raise RegistryError(f"{path}, row {line} ({row['path']}): sha256 is not 64 hex digits")
@@ -177,8 +191,10 @@ def _lookup(name: str, registry: Mapping[str, Entry]) -> Entry:
     # Accept a bare file name when it is unambiguous (e.g. an ICE sheet name).
     # Several paths may hold the same bytes under one name (the 2025 archive repeats the
     # top-level sheets); they are one file, and the shortest path is used.
+    suffix = "/" + name  # a name with a "/" that is not a registry path is no file's bare name
     by_base = sorted(
-        (e for p, e in registry.items() if p.rpartition("/")[2] == name), key=lambda e: (len(e.path), e.path)
+        (e for p, e in registry.items() if p.endswith(suffix)) if "/" not in name else (),
+        key=lambda e: (len(e.path), e.path),
     )
     if by_base and len({e.sha256 for e in by_base}) == 1:
         return by_base[0]

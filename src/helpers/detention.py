@@ -666,12 +666,14 @@ def county_sentences(df: pd.DataFrame, deals: pd.DataFrame) -> list[str]:
     pref = preferred(df)
     gaps = missing_fiscal_years(df)
     out = []
+    fac: pd.DataFrame | None = None
     for d in deals.to_dict("records"):
         short = re.sub(r"\s+County$", "", d["county_name"])
         if not d["facilities"]:
             out.append(f"{short}: no facility in {d['county_name']} appears in any ICE detention file read here.")
             continue
-        fac = facilities(df)
+        if fac is None:  # one table for every county (it depends on df only)
+            fac = facilities(df)
         in_deal = fac["code"].isin(d["codes"].split("; ")) | fac["name"].isin(d["facilities"].split("; "))
         ids = fac.loc[in_deal, "facility_id"]
         rows = pref[pref["facility_id"].isin(ids)].groupby("fiscal_year")["adp"].sum()

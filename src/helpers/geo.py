@@ -35,12 +35,13 @@ import difflib
 import math
 import re
 from functools import cache, lru_cache
+from pathlib import Path
 
 import pandas as pd
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
-from helpers import data, paths
+from helpers import data, paths, table_cache
 
 GAZETTEER = "context/2024_Gaz_counties_national.txt"
 STATES_CSV = paths.DATA / "reference" / "states.csv"
@@ -123,8 +124,21 @@ def base_key(name: object) -> str:
 
 @lru_cache(maxsize=1)
 def counties() -> pd.DataFrame:
-    """Census 2024 Gazetteer counties: usps, state_fips, county_fips, county_name, keys."""
-    path = data.fetch(GAZETTEER)
+    """Census 2024 Gazetteer counties: usps, state_fips, county_fips, county_name, keys.
+
+    Every notebook needs them: the table is made once from the verified Gazetteer file and kept in the table
+    cache (:mod:`helpers.table_cache`) under a key of the file's registered sha256 and this module's source.
+    """
+    path = data.fetch(GAZETTEER)  # verified on every run, cached table or not
+    return table_cache.cached("counties", _counties_key(), lambda: _read_counties(path))
+
+
+def _counties_key() -> str:
+    """Table-cache key of :func:`counties`: the Gazetteer's registered sha256 and this module's source."""
+    return table_cache.key([f"{GAZETTEER} {data.resolve(GAZETTEER).sha256}", Path(__file__)])
+
+
+def _read_counties(path: Path) -> pd.DataFrame:
     df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
     df.columns = [c.strip() for c in df.columns]
     needed = {"USPS", "GEOID", "NAME"}
@@ -321,19 +335,6 @@ def polygons_from_topology(geometry: dict, arcs: list[list[tuple[float, float]]]
     return MultiPolygon(polys)
 
 
-@lru_cache(maxsize=1)
-def _atlas_counties() -> tuple[dict, list[list[tuple[float, float]]]] | None:
-    """The us-atlas county topology and its decoded arcs (None if the file is not registered)."""
-    import json
-
-    try:
-        path = data.fetch(ATLAS_COUNTIES)
-    except data.UnknownRawFileError:
-        return None
-    topology = json.loads(path.read_text(encoding="utf-8"))
-    return topology, _decode_arcs(topology)
-
-
 def county_shapes(state: str) -> dict[str, MultiPolygon]:
     """County FIPS -> its area (lon/lat, a shapely MultiPolygon with holes) for one state, sorted by FIPS.
 
@@ -342,12 +343,39 @@ def county_shapes(state: str) -> dict[str, MultiPolygon]:
     180th meridian (Alaska's Aleutians) has its eastern-hemisphere longitudes
     shifted by -360 degrees so that it is drawn in one piece.  Returns an empty
     dict if the geometry file is not registered (maps are then skipped).
+
+    Building them reads the whole national file; each state's shapes are kept in the table cache
+    (:mod:`helpers.table_cache`, as WKB, which keeps every coordinate) under a key of the file's registered
+    sha256, this module's source and shapely's version.
     """
-    atlas = _atlas_counties()
-    if atlas is None:
+    try:
+        path = data.fetch(ATLAS_COUNTIES)  # verified on every run, cached shapes or not
+    except data.UnknownRawFileError:
         return {}
-    topology, arcs = atlas
     fips = state_info(state)["fips"]
+    table = table_cache.cached(f"county-shapes/{fips}", _shapes_key(fips), lambda: _shapes_table(path, fips))
+    return dict(zip(table["county_fips"], shapely.from_wkb(table["wkb"].to_numpy())))
+
+
+def _shapes_key(fips: str) -> str:
+    """Table-cache key of one state's :func:`county_shapes`: the atlas file's registered sha256, the state, this
+    module's source and shapely's version (it repairs and stores the shapes)."""
+    return table_cache.key(
+        [
+            f"{ATLAS_COUNTIES} {data.resolve(ATLAS_COUNTIES).sha256}",
+            f"state {fips}",
+            f"shapely {table_cache.version('shapely')}",
+            Path(__file__),
+        ]
+    )
+
+
+def _shapes_table(path: Path, fips: str) -> pd.DataFrame:
+    """:func:`county_shapes` of the state with FIPS code ``fips`` as a table (``county_fips``, ``wkb``)."""
+    import json
+
+    topology = json.loads(path.read_text(encoding="utf-8"))
+    arcs = _decode_arcs(topology)
     shapes = {
         str(geom["id"]): polygons_from_topology(geom, arcs)
         for geom in topology["objects"]["counties"]["geometries"]
@@ -359,7 +387,11 @@ def county_shapes(state: str) -> dict[str, MultiPolygon]:
             shapes = {
                 f: shapely.transform(g, lambda xy: xy - [[360.0, 0.0]] * (xy[:, :1] > 0)) for f, g in shapes.items()
             }
-    return dict(sorted(shapes.items()))
+    ordered = sorted(shapes.items())
+    return pd.DataFrame(
+        {"county_fips": [f for f, _ in ordered], "wkb": [shapely.to_wkb(g) for _, g in ordered]},
+        columns=["county_fips", "wkb"],
+    )
 
 
 def largest_polygon(shape: Polygon | MultiPolygon) -> Polygon:

@@ -30,10 +30,9 @@ import difflib
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CORRECTIONS_NOTE = (
@@ -49,14 +48,23 @@ class ParameterError(ValueError):
 # --------------------------------------------------------------------------- reading values
 
 
-class _DatesAsTextLoader(yaml.SafeLoader):
-    """YAML's safe loader without the timestamp rule: ``2025-12-01`` stays a string."""
+@cache
+def _dates_as_text_loader() -> type:
+    """YAML's safe loader without the timestamp rule: ``2025-12-01`` stays a string.
 
+    Built on first use: a notebook checks its parameters (:func:`helpers.paths.start_run`) without reading YAML,
+    and need not import it.
+    """
+    import yaml
 
-_DatesAsTextLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    class DatesAsTextLoader(yaml.SafeLoader):
+        pass
+
+    DatesAsTextLoader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return DatesAsTextLoader
 
 
 def parse_value(text: str) -> Any:
@@ -64,17 +72,21 @@ def parse_value(text: str) -> Any:
 
     Text that is not valid YAML is returned as it is.
     """
+    import yaml
+
     try:
-        return yaml.load(text, Loader=_DatesAsTextLoader)  # noqa: S506 (a safe loader)
+        return yaml.load(text, Loader=_dates_as_text_loader())  # noqa: S506 (a safe loader)
     except yaml.YAMLError:
         return text
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
     """A parameter file: a YAML mapping of parameter names to values, dates kept as text."""
+    import yaml
+
     path = Path(path)
     try:
-        values = yaml.load(path.read_text(encoding="utf-8"), Loader=_DatesAsTextLoader)  # noqa: S506
+        values = yaml.load(path.read_text(encoding="utf-8"), Loader=_dates_as_text_loader())  # noqa: S506
     except yaml.YAMLError as exc:
         raise ParameterError(f"{path}: not valid YAML ({exc})") from exc
     if not isinstance(values, dict) or not values:

@@ -270,13 +270,37 @@ def catalogue(kind: str = "participating", registry: dict | None = None) -> pd.D
     ``ice-287g/archive-2025/``) with the same sha256 is one publication, listed
     under its shortest path; the same name with different bytes is an error.
     Same-time publications are ordered ICE names first, then by file name.
+
+    A notebook asks for the catalogue several times: it is built once per process for the registered ICE paths
+    and their sha256 (and the name corrections), and every call returns its own copy.
     """
     _check_kind(kind, allow_all=True)
     registry = registry if registry is not None else data.load_registry()
+    ice_entries = tuple((path, entry) for path, entry in registry.items() if path.startswith(ICE_FOLDER))
+    key = tuple((path, entry.sha256) for path, entry in ice_entries)
+    corrections = _name_corrections()
+    cached = _CATALOGUES.get(key)
+    if cached is None or cached[0] is not corrections:
+        cached = (corrections, _catalogue(ice_entries))
+        while len(_CATALOGUES) >= _CATALOGUES_KEPT:  # tests build many small registries: keep the last few
+            del _CATALOGUES[next(iter(_CATALOGUES))]
+        _CATALOGUES[key] = cached
+    table = cached[1]
+    out = table if kind == "all" else table[table["list"] == kind].reset_index(drop=True)
+    return out.copy()
+
+
+#: Catalogues built in this process, keyed by the registered ICE paths and their sha256, with the name corrections
+#: they were built with (what a catalogue is made of); callers get copies.
+_CATALOGUES: dict[tuple[tuple[str, str], ...], tuple[dict, pd.DataFrame]] = {}
+_CATALOGUES_KEPT = 8
+
+
+def _catalogue(ice_entries: tuple[tuple[str, data.Entry], ...]) -> pd.DataFrame:
+    """Every registered publication (``kind="all"``), oldest first: the work of :func:`catalogue`."""
     by_name: dict[str, list] = {}
-    for path, entry in registry.items():
-        if path.startswith(ICE_FOLDER):
-            by_name.setdefault(Path(path).name, []).append(entry)
+    for path, entry in ice_entries:
+        by_name.setdefault(Path(path).name, []).append(entry)
     rows = []
     for file, entries in by_name.items():
         if len({e.sha256 for e in entries}) > 1:
@@ -301,8 +325,6 @@ def catalogue(kind: str = "participating", registry: dict | None = None) -> pd.D
             }
         )
     out = pd.DataFrame(rows, columns=CATALOGUE_COLUMNS)
-    if kind != "all":
-        out = out[out["list"] == kind]
     order = out.assign(_k=out["published_kind"].map(_KIND_ORDER), _copy=out["label"].str.endswith("(copy)"))
     order = order.sort_values(["published", "_k", "_copy", "file"], kind="stable")
     return order[CATALOGUE_COLUMNS].reset_index(drop=True)

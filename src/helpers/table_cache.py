@@ -1,8 +1,10 @@
 """Tables derived from raw files, cached on disk under a key of everything they are made from.
 
 A table that is slow to make from raw files and the same on every run (the detention facility-year table, read
-from eleven workbooks) is written once as Parquet to ``data/interim/tables/<kind>/<key>.parquet`` (git-ignored)
-and read back while its key is unchanged.  The key (:func:`key`) is a sha256 over the inputs the caller names:
+from eleven workbooks; the Census county list; each state's county shapes) is written once as an uncompressed Arrow
+IPC file to ``data/interim/tables/<kind>/<key>.arrow`` (git-ignored; every notebook reads some of them, and these
+read several times faster than Parquet and need no Parquet reader in the kernel) and read back while its key is
+unchanged.  The key (:func:`key`) is a sha256 over the inputs the caller names:
 the raw files' verified sha256, the source of the modules that shape the table, the correction files they read,
 and the versions of the libraries that parse and store it.  Any change of input bytes or code gives a new key, so
 a stale table is never read; writing a table deletes the files of the same kind under other keys.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 
@@ -29,6 +32,7 @@ FOLDER = paths.DATA / "interim" / "tables"
 ENV = "ICE287G_TABLE_CACHE"
 #: Libraries whose versions are part of every key: they parse the raw files and store the tables.
 LIBRARIES = ("pandas", "numpy", "pyarrow", "python-calamine")
+SUFFIX = ".arrow"
 
 
 def folder() -> Path | None:
@@ -44,11 +48,7 @@ def key(parts: Iterable[str | Path]) -> str:
     path by its name and bytes (a source file, a corrections table)."""
     digest = hashlib.sha256()
     for library in LIBRARIES:
-        try:
-            version = metadata.version(library)
-        except metadata.PackageNotFoundError:
-            version = "absent"
-        digest.update(f"{library} {version}\0".encode())
+        digest.update(f"{library} {version(library)}\0".encode())
     for part in parts:
         if isinstance(part, Path):
             digest.update(part.name.encode() + b"\0" + part.read_bytes() + b"\0")
@@ -57,38 +57,50 @@ def key(parts: Iterable[str | Path]) -> str:
     return digest.hexdigest()[:16]
 
 
+@cache
+def version(library: str) -> str:
+    """The installed version of ``library`` ("absent" when it is not installed), looked up once per process:
+    the modules a process has imported do not change when a package is reinstalled under it."""
+    try:
+        return metadata.version(library)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
 def path(kind: str, table_key: str) -> Path | None:
-    """The file of one table: ``<folder>/<kind>/<key>.parquet`` (None when the cache is off)."""
+    """The file of one table: ``<folder>/<kind>/<key>.arrow`` (None when the cache is off)."""
     where = folder()
-    return None if where is None else where / kind / f"{table_key}.parquet"
+    return None if where is None else where / kind / f"{table_key}{SUFFIX}"
 
 
 def read(kind: str, table_key: str) -> pd.DataFrame | None:
     """The cached table, or None when there is none (or it cannot be read: it is then made again)."""
-    import pyarrow.parquet as pq
+    import pyarrow as pa
 
     target = path(kind, table_key)
     if target is None or not target.is_file():
         return None
     try:
-        return pq.read_table(target).to_pandas()
-    except (OSError, ValueError):  # half-written by a killed process, or not Parquet
+        with pa.OSFile(str(target), "rb") as source:
+            return pa.ipc.open_file(source).read_all().to_pandas()
+    except (OSError, ValueError):  # half-written by a killed process, or foreign (pyarrow.ArrowInvalid: a ValueError)
         return None
 
 
 def write(kind: str, table_key: str, table: pd.DataFrame) -> Path | None:
-    """Store ``table`` atomically and delete the files of ``kind`` under other keys; returns the file (None when
-    the cache is off)."""
+    """Store ``table`` atomically and delete the files of ``kind`` under other keys (and in the earlier Parquet
+    format); returns the file (None when the cache is off)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     target = path(kind, table_key)
     if target is None:
         return None
+    stored = pa.Table.from_pandas(table, preserve_index=False)
     with paths.atomic_write(target, logged=False) as tmp:  # a content-addressed cache, not a notebook output
-        pq.write_table(pa.Table.from_pandas(table, preserve_index=False), tmp, compression="zstd")
-    for old in target.parent.glob("*.parquet"):
-        if old != target:
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, stored.schema) as writer:
+            writer.write_table(stored)
+    for old in target.parent.iterdir():
+        if old.name.endswith((SUFFIX, ".parquet")) and old != target:
             old.unlink(missing_ok=True)
     return target
 

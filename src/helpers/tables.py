@@ -54,8 +54,13 @@ def restore(value: object) -> object:
 def _neutralised(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].map(neutralise)
+        values = out[column]
+        if isinstance(values.dtype, pd.StringDtype):  # text only: the cells that start like a formula are found at once
+            risky = values.str.startswith(FORMULA_START, na=False)
+            if risky.any():
+                out.loc[risky, column] = values[risky].map(neutralise)
+        elif values.dtype == object or pd.api.types.is_string_dtype(values):  # any objects: each cell
+            out[column] = values.map(neutralise)
     return out
 
 
