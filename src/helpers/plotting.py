@@ -52,6 +52,8 @@ SUPPORT_COLORS = {
     "Warrant Service Officer": "#7570b3",
 }
 DPI = 150
+#: How save_figure encodes PNG (Pillow's options).
+PNG_OPTIONS = {"optimize": False, "compress_level": 3}
 
 
 #: seaborn's ``set_theme(style="whitegrid", context="notebook", font="DejaVu Sans")``, written out: importing
@@ -189,7 +191,8 @@ def save_figure(fig: plt.Figure, name: str, source: str | Iterable[str], alt: st
             raise ValueError(f"{name}: alt text is empty; state the figure's finding in a sentence")
         metadata[ALT_KEY] = alt
     with paths.atomic_write(out) as tmp:  # an interrupted run leaves the previous figure as it was
-        fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight", metadata=metadata, pil_kwargs={"optimize": False})
+        # zlib level 3 (PNG_OPTIONS): quicker to encode than the default 6, for a few percent more bytes
+        fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight", metadata=metadata, pil_kwargs=PNG_OPTIONS)
     plt.close(fig)
     return out
 
