@@ -324,6 +324,49 @@ def test_the_registry_is_read_once_and_again_when_it_changes(tmp_path, monkeypat
     assert len(data.load_registry(registry)) == len(first) - 1 and reads == [registry]
 
 
+def _same_size_other_bytes(path: Path) -> None:
+    time.sleep(0.01)  # a later modification time, on file systems that keep whole milliseconds only
+    path.write_text(path.read_text().replace("a", "b"))
+
+
+@pytest.mark.parametrize(
+    ("change", "reads_again"),
+    [
+        ("nothing", False),
+        ("appended", True),  # another size
+        ("same size, other bytes", True),  # another modification time
+        ("replaced by rename", True),  # another inode (atomic_write's way)
+    ],
+)
+def test_read_once_reads_again_only_when_the_file_changes(tmp_path, change, reads_again):
+    path = tmp_path / "table.csv"
+    path.write_text("a,b\n1,2\n")
+    made: list[str] = []
+
+    def read(p: Path) -> str:
+        made.append(p.read_text())
+        return made[-1]
+
+    kind = f"test {change}"
+    assert paths.read_once(kind, path, read) == "a,b\n1,2\n"
+    if change == "appended":
+        path.write_text(path.read_text() + "3,4\n")
+    elif change == "same size, other bytes":
+        _same_size_other_bytes(path)
+    elif change == "replaced by rename":
+        with paths.atomic_write(path) as tmp:
+            tmp.write_text("a,b\n5,6\n")
+    assert paths.read_once(kind, path, read) == path.read_text()
+    assert len(made) == (2 if reads_again else 1)
+    assert paths.read_once(f"another {kind}", path, read) == path.read_text(), "each kind of file is its own"
+    assert len(made) == (3 if reads_again else 2)
+
+
+def test_read_once_names_a_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="absent.csv"):
+        paths.read_once("test missing", tmp_path / "absent.csv", lambda p: p.read_text())
+
+
 def test_fetch_all_with_progress_gives_the_same_table(registry):
     names = sorted(registry)[:3]
     assert data.fetch_all(names, progress=True).equals(data.fetch_all(names))

@@ -85,26 +85,14 @@ def _canonical(params: Mapping[str, Any]) -> str:
     return json.dumps(dict(params), sort_keys=True, ensure_ascii=False)
 
 
-#: Claims registries already read and validated in this process: resolved path -> (stamp, table).
-_CLAIMS: dict[Path, tuple[tuple[int, int, int, int], pd.DataFrame]] = {}
-
-
 def load_claims(path: Path | None = None) -> pd.DataFrame:
     """Read and validate the claims registry.
 
     A notebook asks for it at every recorded claim: the file is read and
-    validated once per process, and again whenever it changes (its inode,
-    modification or change time, or size).  Each call returns its own copy.
+    validated once per process, and again whenever it changes
+    (:func:`helpers.paths.read_once`).  Each call returns its own copy.
     """
-    path = Path(path or paths.CLAIMS)
-    stat = path.stat()  # a missing file raises FileNotFoundError naming it, as reading it did
-    stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size)
-    key = path.resolve()
-    cached = _CLAIMS.get(key)
-    if cached is None or cached[0] != stamp:
-        cached = (stamp, _read_claims(path))
-        _CLAIMS[key] = cached
-    return cached[1].copy()
+    return paths.read_once("claims", Path(path or paths.CLAIMS), _read_claims).copy()
 
 
 def _read_claims(path: Path) -> pd.DataFrame:

@@ -117,29 +117,17 @@ class Entry:
     description: str
 
 
-#: Registries already read in this process: resolved path -> ((inode, mtime_ns, size), entries).
-_REGISTRIES: dict[Path, tuple[tuple[int, int, int], dict[str, Entry]]] = {}
-
-
 def load_registry(path: Path | None = None) -> dict[str, Entry]:
     """Read and validate the registry; returns entries keyed by relative path.
 
     A notebook asks for the registry many times (every fetch, every recorded
-    claim); the file is read once per process and read again whenever it
-    changes (its inode, modification time or size), e.g. after
-    ``python -m helpers.data add``.  Each call returns its own dict.
+    claim); the file is read once per process and again whenever it changes
+    (:func:`helpers.paths.read_once`).  Each call returns its own dict.
     """
     path = Path(path or paths.REGISTRY)
     if not path.is_file():
         raise RegistryError(f"{path}: the raw-data registry file does not exist")
-    stat = path.stat()
-    stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-    key = path.resolve()
-    cached = _REGISTRIES.get(key)
-    if cached is None or cached[0] != stamp:
-        cached = (stamp, _read_registry(path))
-        _REGISTRIES[key] = cached
-    return dict(cached[1])
+    return dict(paths.read_once("registry", path, _read_registry))
 
 
 def _read_registry(path: Path) -> dict[str, Entry]:

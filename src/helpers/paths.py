@@ -27,10 +27,10 @@ import os
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 OUTPUT_ENV = "ICE287G_OUTPUT"
 ROOT_ENV = "ICE287G_ROOT"
@@ -109,6 +109,28 @@ def relative(path: Path) -> str:
         except ValueError:
             continue
     return path.name
+
+
+T = TypeVar("T")
+#: Files read once in this process (:func:`read_once`): (kind, resolved path) -> (stamp, what was made of them).
+_READ_ONCE: dict[tuple[str, Path], tuple[tuple[int, int, int, int], Any]] = {}
+
+
+def read_once(kind: str, path: Path, read: Callable[[Path], T]) -> T:
+    """``read(path)``, made once per process for each ``kind`` of file, and again whenever the file changes (its
+    inode, modification or change time, or size), e.g. after ``python -m helpers.data add``.
+
+    For tables a notebook asks for many times (the raw-data registry, the claims registry).  Every caller gets the
+    same object: copy it before changing it.  A missing file raises :class:`FileNotFoundError` naming it.
+    """
+    stat = path.stat()
+    stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size)
+    key = (kind, path.resolve())
+    cached = _READ_ONCE.get(key)
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, read(path))
+        _READ_ONCE[key] = cached
+    return cached[1]
 
 
 @contextlib.contextmanager
