@@ -81,7 +81,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from helpers import data, geo, paths, sheets
+from helpers import data, geo, paths, sheets, table_cache
 from helpers.sheets import (  # noqa: F401  (re-exported: notebooks and tests call ice.*)
     ARCHIVE_FOLDER,
     ICE_FOLDER,
@@ -649,24 +649,22 @@ def cache_path(sha256: str, key: str | None = None, folder: Path | None = None) 
 
 
 def _cache_read(target: Path) -> tuple[pa.Table, dict[str, Any]] | None:
-    try:
-        with pa.OSFile(str(target), "rb") as source:
-            table = pa.ipc.open_file(source).read_all()
-        meta = json.loads(table.schema.metadata[b"ice287g"])
-        table = table.replace_schema_metadata(None)
-    except (OSError, KeyError, ValueError, TypeError):  # pyarrow.ArrowInvalid is a ValueError
+    table = table_cache.read_arrow(target)
+    if table is None:
         return None  # missing, half-written by a crashed process, or foreign: parse again
+    try:
+        meta = json.loads(table.schema.metadata[b"ice287g"])
+    except (KeyError, ValueError, TypeError):  # no or foreign metadata
+        return None
+    table = table.replace_schema_metadata(None)
     if not table.schema.equals(_arrow_schema(CONTENT_COLUMNS)):
         return None
     return table, meta
 
 
 def _cache_write(target: Path, table: pa.Table, meta: dict[str, Any]) -> None:
-    """Write atomically (:func:`helpers.paths.atomic_write`: a temporary file, then a rename)."""
-    stored = table.replace_schema_metadata({b"ice287g": json.dumps(meta).encode()})
-    with paths.atomic_write(target, logged=False) as tmp:  # a cache: same bytes whoever writes them
-        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, stored.schema) as writer:
-            writer.write_table(stored)
+    """Write ``table`` with its ``meta`` atomically (:func:`helpers.table_cache.write_arrow`)."""
+    table_cache.write_arrow(target, table.replace_schema_metadata({b"ice287g": json.dumps(meta).encode()}))
 
 
 def prune_cache(key: str | None = None, folder: Path | None = None) -> int:

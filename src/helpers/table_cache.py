@@ -23,10 +23,14 @@ from collections.abc import Callable, Iterable
 from functools import cache
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from helpers import paths
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 FOLDER = paths.DATA / "interim" / "tables"
 ENV = "ICE287G_TABLE_CACHE"
@@ -75,16 +79,11 @@ def path(kind: str, table_key: str) -> Path | None:
 
 def read(kind: str, table_key: str) -> pd.DataFrame | None:
     """The cached table, or None when there is none (or it cannot be read: it is then made again)."""
-    import pyarrow as pa
-
     target = path(kind, table_key)
-    if target is None or not target.is_file():
+    if target is None:
         return None
-    try:
-        with pa.OSFile(str(target), "rb") as source:
-            return pa.ipc.open_file(source).read_all().to_pandas()
-    except (OSError, ValueError):  # half-written by a killed process, or foreign (pyarrow.ArrowInvalid: a ValueError)
-        return None
+    table = read_arrow(target)
+    return None if table is None else table.to_pandas()
 
 
 def write(kind: str, table_key: str, table: pd.DataFrame) -> Path | None:
@@ -95,14 +94,33 @@ def write(kind: str, table_key: str, table: pd.DataFrame) -> Path | None:
     target = path(kind, table_key)
     if target is None:
         return None
-    stored = pa.Table.from_pandas(table, preserve_index=False)
-    with paths.atomic_write(target, logged=False) as tmp:  # a content-addressed cache, not a notebook output
-        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, stored.schema) as writer:
-            writer.write_table(stored)
+    write_arrow(target, pa.Table.from_pandas(table, preserve_index=False))
     for old in target.parent.iterdir():
         if old.name.endswith((SUFFIX, ".parquet")) and old != target:
             old.unlink(missing_ok=True)
     return target
+
+
+def read_arrow(target: Path) -> pa.Table | None:
+    """The Arrow table in the IPC file ``target``, or None when it is missing or cannot be read (half-written by a
+    killed process, or foreign); the caches here and in :mod:`helpers.ice` then make it again."""
+    import pyarrow as pa
+
+    try:
+        with pa.OSFile(str(target), "rb") as source:
+            return pa.ipc.open_file(source).read_all()
+    except (OSError, ValueError):  # pyarrow.ArrowInvalid is a ValueError
+        return None
+
+
+def write_arrow(target: Path, table: pa.Table) -> None:
+    """Write ``table`` to ``target`` as an uncompressed Arrow IPC file, atomically (:func:`helpers.paths.atomic_write`:
+    a crashed or concurrent run never leaves a half-written file)."""
+    import pyarrow as pa
+
+    with paths.atomic_write(target, logged=False) as tmp:  # a content-addressed cache, not a notebook output
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
 
 
 def cached(kind: str, table_key: str, make: Callable[[], pd.DataFrame]) -> pd.DataFrame:
