@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from functools import cache, lru_cache
 
 import matplotlib.pyplot as plt
@@ -324,6 +325,75 @@ def test_wrap_to_width_balances_lines():
 
     # a source line takes as many words as fit, in order (no balancing)
     assert plotting.wrap_to_width("aaaa bbbb cccc dd", 80, measure, 10, balanced=False) == "aaaa bbbb cccc\ndd"
+
+
+def _brute_force_balanced(words, width, measure):
+    """Fewest lines, then the narrowest widest line, over every way of breaking ``words`` (small inputs only)."""
+    best = None
+    for cuts in itertools.product([False, True], repeat=len(words) - 1):
+        lines, line = [], [words[0]]
+        for word, cut in zip(words[1:], cuts):
+            if cut:
+                lines.append(" ".join(line))
+                line = [word]
+            else:
+                line.append(word)
+        lines.append(" ".join(line))
+        if all(measure(x, 10)[0] <= width or " " not in x for x in lines):  # a word too wide stays on its own
+            widest = max(measure(x, 10)[0] for x in lines)
+            key = (len(lines), widest)
+            best = key if best is None or key < best else best
+    return best
+
+
+@pytest.mark.parametrize(
+    ("text", "width"),
+    [
+        ("aaaa bbbb cccc dd", 80),
+        ("a bb ccc dddd eeeee ffffff g", 60),
+        ("one two three four five six seven eight", 100),
+        ("x " * 9 + "x", 23),
+        ("a  b c", 20),  # two spaces: an empty word
+        ("longwordthatdoesnotfit a b", 40),
+    ],
+)
+def test_wrap_to_width_is_optimal(text, width):
+    def measure(text, size, weight="normal"):
+        return len(text) * 5.0, 10.0
+
+    lines = plotting.wrap_to_width(text, width, measure, 10).split("\n")
+    widest = max(measure(x, 10)[0] for x in lines)
+    assert (len(lines), widest) == _brute_force_balanced(text.split(" "), width, measure)
+    assert " ".join(lines) == text  # nothing lost or added
+
+
+def test_wrap_to_width_measures_lines_whole_when_spaces_do_not_add_up():
+    # a font whose long lines are wider than their words and spaces: the sums would let "aaaa bbbb cccc" (70 by its
+    # words, 77 whole) onto a 75-point line; the result is measured whole and wrapped again
+    whole = []
+
+    def kerned(text, size, weight="normal"):
+        whole.append(text)
+        return len(text) * 5.0 * (1.1 if " " in text and len(text) > 12 else 1.0), 10.0
+
+    assert plotting.wrap_to_width("aaaa bbbb cccc dd", 75, kerned, 10, balanced=False) == "aaaa bbbb\ncccc dd"
+    assert "aaaa bbbb cccc" in whole
+    assert plotting.wrap_to_width("aaaa bbbb cccc dd", 75, kerned, 10) == "aaaa bbbb\ncccc dd"
+
+
+def test_wrap_to_width_measures_few_lines_whole():
+    # words are measured once each; whole lines only near the limit and for the result
+    calls = []
+
+    def measure(text, size, weight="normal"):
+        calls.append(text)
+        return len(text) * 5.0, 10.0
+
+    words = [f"w{i:02d}" for i in range(40)]
+    plotting.wrap_to_width(" ".join(words), 200, measure, 10)
+    whole = [c for c in calls if " " in c and c != "n n"]
+    assert len(whole) <= 12, whole
+    assert len(calls) == len(set(calls))  # nothing measured twice
 
 
 @pytest.mark.parametrize(("value", "label"), [(1, "1"), (10, "10"), (1000, "1,000"), (12500, "12,500"), (0.5, "0.5")])

@@ -598,6 +598,11 @@ def county_map_title(
     return line
 
 
+#: Within this many points of a line's limit, the sum of its words' widths decides nothing: the line is measured
+#: whole (:func:`wrap_to_width`).
+WRAP_TOLERANCE_PT = 0.5
+
+
 def wrap_to_width(
     text: str,
     width_pt: float,
@@ -613,47 +618,57 @@ def wrap_to_width(
     width that needs no more lines (no last word alone on a line); with
     ``balanced`` False each line takes as many words as fit (a source line).
     A single word wider than the width stays on its own line.
+
+    Each word is measured once, and a line's width is taken as the sum of its
+    words and spaces; only a line within :data:`WRAP_TOLERANCE_PT` of the limit
+    it is tried against is measured whole.  Every line of the result is measured
+    whole: if one is too wide (a font whose spaces kern), the paragraph is wrapped
+    again measuring every line it tries whole.
     """
+    measured: dict[str, float] = {}
 
-    # The search tries the same lines again and again: each text is measured once, and a line's width is
-    # bounded by lines already measured that start at the same word (adding a word never narrows a line).
-    widths: dict[str, float] = {}
-    measured: dict[int, dict[int, float]] = {}  # first word -> {end word: width of the line}
+    def width(line: str) -> float:
+        if line not in measured:
+            measured[line] = measure(line, fontsize, weight)[0] if line else 0.0
+        return measured[line]
 
-    def wider(start: int, end: int, line: str, limit: float) -> bool:
-        known = measured.setdefault(start, {})
-        for other, width in known.items():
-            if (other <= end and width > limit) or (other >= end and width <= limit):
-                return width > limit
-        if line not in widths:
-            widths[line] = measure(line, fontsize, weight)[0]
-        known[end] = widths[line]
-        return widths[line] > limit
+    space = max(0.0, width("n n") - 2 * width("n"))
 
-    def greedy(words: list[str], limit: float) -> list[str]:
-        lines, line, start = [], "", 0
-        for k, word in enumerate(words):
-            trial = f"{line} {word}" if line else word
-            if line and wider(start, k + 1, trial, limit):
-                lines.append(line)
-                line, start = word, k
-            else:
-                line = trial
-        return lines + [line]
+    def wrap(words: list[str], tolerance: float) -> list[str]:
+        ends = [0.0]
+        for word in words:
+            ends.append(ends[-1] + width(word))
+
+        def fits(start: int, end: int, limit: float) -> bool:
+            summed = ends[end] - ends[start] + space * (end - start - 1)
+            if abs(summed - limit) > tolerance:
+                return summed <= limit
+            return width(" ".join(words[start:end])) <= limit
+
+        def greedy(limit: float) -> list[str]:
+            lines, start = [], 0
+            for k in range(1, len(words)):
+                if not fits(start, k + 1, limit):
+                    lines.append(" ".join(words[start:k]))
+                    start = k
+            return lines + [" ".join(words[start:])]
+
+        if not balanced:
+            return greedy(width_pt)
+        n = len(greedy(width_pt))
+        lo, hi = 0.0, width_pt
+        for _ in range(12):  # the narrowest limit that still needs n lines
+            mid = (lo + hi) / 2
+            lo, hi = (lo, mid) if len(greedy(mid)) <= n else (mid, hi)
+        return greedy(hi)
 
     out = []
     for paragraph in text.split("\n"):
         words = paragraph.split(" ")
-        measured.clear()  # word positions are the paragraph's
-        if not balanced:
-            out.extend(greedy(words, width_pt))
-            continue
-        n = len(greedy(words, width_pt))
-        lo, hi = 0.0, width_pt
-        for _ in range(12):  # the narrowest limit that still needs n lines
-            mid = (lo + hi) / 2
-            lo, hi = (lo, mid) if len(greedy(words, mid)) <= n else (mid, hi)
-        out.extend(greedy(words, hi))
+        lines = wrap(words, WRAP_TOLERANCE_PT)
+        if any(" " in line and width(line) > width_pt for line in lines):
+            lines = wrap(words, math.inf)
+        out.extend(lines)
     return "\n".join(out)
 
 
