@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from matplotlib.text import Text
 from shapely.geometry import Point
 
 from helpers import geo, ice, paths, plotting
@@ -512,3 +513,68 @@ def test_state_bars_bad_inputs(change, kwargs, error, match):
             plotting.state_bars(ax, change(state_table()), **kwargs)
     finally:
         plt.close(fig)
+
+
+def _titled_axes(case: str, loc: str):
+    """A figure whose y axis or top x axis may put something under the title (see the table below)."""
+    fig, ax = plt.subplots()
+    y = {"multiplier": [1e7, 3e7], "offset": [1_000_000, 1_000_010], "negative multiplier": [-3e-7, -1e-7]}.get(
+        case, [1, 2]
+    )
+    ax.plot([0, 1], y)
+    if case == "ticks on top":
+        ax.xaxis.tick_top()
+    if case == "label on top":
+        ax.xaxis.set_label_position("top")
+    if case == "tick labels on top too":
+        ax.tick_params(labeltop=True)
+    ax.set(xlabel="x", ylabel="y")
+    ax.set_title("A title that states the finding\non two lines", loc=loc)
+    return fig, ax
+
+
+@pytest.mark.parametrize(
+    ("case", "loc", "moves"),
+    [
+        ("plain", "left", False),  # nothing above the axes: the title stays where the style puts it
+        ("plain", "center", False),
+        ("multiplier", "left", True),  # "1e7" above the y axis, under a left title
+        ("negative multiplier", "left", True),
+        ("offset", "left", True),  # "+1e6" and the like
+        ("multiplier", "right", False),  # the y axis's offset text is on the left, away from a right title
+        ("ticks on top", "left", True),
+        ("ticks on top", "center", True),
+        ("label on top", "center", True),
+        ("tick labels on top too", "left", True),
+    ],
+)
+def test_save_figure_lifts_titles_clear_of_offset_text_and_top_ticks(tmp_path, monkeypatch, case, loc, moves):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    monkeypatch.setenv(paths.OUTPUT_ENV, str(tmp_path))
+    plotting.use_style()
+    fig, ax = _titled_axes(case, loc)
+    plotting.save_figure(fig, "titled", source="test")
+    FigureCanvasAgg(fig)  # save_figure closed it; measure as drawn again
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    title = next(c for c in ax.get_children() if isinstance(c, Text) and c.get_text().startswith("A title"))
+    below = [ax.yaxis.get_offset_text(), *ax.xaxis.get_ticklabels(), ax.xaxis.label]
+    boxes = [t.get_window_extent(renderer) for t in below if t.get_visible() and t.get_text()]
+    assert not [b for b in boxes if b.overlaps(title.get_window_extent(renderer))]
+    assert (title.get_position()[1] > 1.0) == moves
+
+
+def test_raise_covered_titles_says_whether_it_moved_a_title():
+    """Nothing to move on a plain figure (save_figure then draws it once); a moved title is clear the next time."""
+    plotting.use_style()
+    fig, ax = _titled_axes("plain", "left")
+    fig.draw_without_rendering()
+    try:
+        assert plotting.raise_covered_titles(fig) is False
+        fig2, _ = _titled_axes("multiplier", "left")
+        fig2.draw_without_rendering()
+        assert plotting.raise_covered_titles(fig2) is True
+        assert plotting.raise_covered_titles(fig2) is False  # once clear, it stays
+    finally:
+        plt.close("all")

@@ -129,6 +129,9 @@ STYLE: dict[RcKeyType, Any] = {
     "axes.titlesize": 13,
     "axes.titleweight": "bold",
     "axes.titlelocation": "left",
+    # Titles sit at the axes' top.  With the default (None) matplotlib lays out the y axis's ticks once more on every
+    # draw to see whether a title must move above an offset text; save_figure checks that once instead.
+    "axes.titley": 1.0,
     "axes.labelsize": 11,
     "axes.spines.top": False,
     "axes.spines.right": False,
@@ -193,8 +196,48 @@ def save_figure(fig: plt.Figure, name: str, source: str | Iterable[str], alt: st
     with paths.atomic_write(out) as tmp:  # an interrupted run leaves the previous figure as it was
         # zlib level 3 (PNG_OPTIONS): quicker to encode than the default 6, for a few percent more bytes
         fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight", metadata=metadata, pil_kwargs=PNG_OPTIONS)
+        if raise_covered_titles(fig):  # rare: drawn again with the titles clear
+            fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight", metadata=metadata, pil_kwargs=PNG_OPTIONS)
     plt.close(fig)
     return out
+
+
+def raise_covered_titles(fig: plt.Figure) -> bool:
+    """Move axes titles up, clear of a y axis's offset text or of tick labels on top, as drawn last; True if any moved.
+
+    The style fixes titles at the top of their axes (``axes.titley``), so
+    matplotlib no longer checks on every draw whether an offset text ("1e6",
+    "+1.234e3") or tick labels on top would sit under a title.  This checks it
+    once, after a draw (:func:`save_figure` draws the figure again if it moved
+    a title).  Titles of one axes stay on one baseline.
+    """
+    renderer = _renderer(fig)
+    below = []  # what a title must not cover
+    for ax in fig.axes:
+        offset = ax.yaxis.get_offset_text()
+        if offset.get_visible() and offset.get_text():
+            below.append(offset.get_window_extent(renderer))
+        ticks = ax.xaxis.get_tick_params()
+        if ticks.get("top") or ticks.get("labeltop") or ax.xaxis.get_label_position() == "top":
+            box = ax.xaxis.get_tightbbox(renderer)
+            if box is not None:
+                below.append(box)
+    moved = False
+    for ax in fig.axes if below else []:
+        # an Axes' own Text children are its texts (ax.text, annotations) and its three titles
+        titles = [c for c in ax.get_children() if isinstance(c, Text) and c not in ax.texts and c.get_text()]
+        lift = 0.0  # pixels
+        for _ in range(len(below)):  # each pass clears at least one more box, or stops
+            boxes = [t.get_window_extent(renderer).translated(0, lift) for t in titles]
+            hits = [b.y1 - t.y0 for t in boxes for b in below if t.overlaps(b)]
+            if not hits:
+                break
+            lift += max(hits) + 2
+        if lift:
+            for title in titles:
+                title.set_y(title.get_position()[1] + lift / ax.bbox.height)
+            moved = True
+    return moved
 
 
 def figure_title(fig: plt.Figure) -> str | None:
