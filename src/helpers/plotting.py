@@ -132,6 +132,9 @@ STYLE: dict[RcKeyType, Any] = {
     # Titles sit at the axes' top.  With the default (None) matplotlib lays out the y axis's ticks once more on every
     # draw to see whether a title must move above an offset text; save_figure checks that once instead.
     "axes.titley": 1.0,
+    # Glyphs drawn as the font shapes them, without FreeType's hinting: at 150 dpi they look the same, and text is
+    # laid out and drawn about a third faster (measured: about 0.4 s of CPU over the package's 11 figures).
+    "text.hinting": "no_hinting",
     "axes.labelsize": 11,
     "axes.spines.top": False,
     "axes.spines.right": False,
