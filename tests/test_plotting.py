@@ -452,6 +452,22 @@ def test_state_bars_labels_do_not_overlap(chosen, show_zero):
     plt.close(fig)
 
 
+def test_state_bars_legend_moves_beside_the_axes_when_it_would_cover_a_bar():
+    """Every state at 300: the lowest bars reach the lower right corner, so the legend goes beside the axes."""
+    plotting.use_style()
+    fig, ax = plt.subplots()
+    result = plotting.state_bars(ax, state_table().assign(agreements=300), "MINNESOTA", GROUPS)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend = result.legend.get_window_extent(renderer)
+    try:
+        assert legend.x0 >= ax.get_window_extent(renderer).x1  # beside, not over, the bars
+        for t in [*ax.patches, *result.bar_labels, *ax.get_yticklabels()]:
+            assert not legend.overlaps(t.get_window_extent(renderer)), t
+    finally:
+        plt.close(fig)
+
+
 def test_state_bars_note_moves_with_the_figure_when_saved_tight():
     """save_figure saves with bbox_inches="tight", which shifts transFigure (and the source line on it) but not
     dpi_scale_trans: the note naming the states left off must be placed on transFigure, or it slides over the

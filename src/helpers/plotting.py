@@ -1157,7 +1157,7 @@ def state_bars(
     legend = None
     if handles:
         legend = ax.legend(handles=handles, loc="lower right", fontsize=9, frameon=False)
-        fig.draw_without_rendering()  # positions only: savefig renders
+        # measured without drawing: the axes' position and limits are set, and the bar labels place themselves
         box = legend.get_window_extent(renderer)
         taken = [b.get_window_extent(renderer) for b in bars] + [t.get_window_extent(renderer) for t in bar_labels]
         if any(box.overlaps(b) for b in taken):
