@@ -480,7 +480,7 @@ def test_state_bars_note_moves_with_the_figure_when_saved_tight():
     fig, ax = plt.subplots()
     result = plotting.state_bars(ax, state_table(), "MINNESOTA", GROUPS)
     note = next(t for t in ax.texts if t.get_text().startswith("Not shown"))
-    source = fig.text(0.0, -0.01, "Source: ICE", ha="left", va="top", fontsize=8)  # as save_figure places it
+    source = plotting.source_line(fig, "ICE")  # as save_figure places it
 
     def pixels() -> np.ndarray:
         buffer = io.BytesIO()
@@ -594,3 +594,18 @@ def test_raise_covered_titles_says_whether_it_moved_a_title():
         assert plotting.raise_covered_titles(fig2) is False  # once clear, it stays
     finally:
         plt.close("all")
+
+
+@pytest.mark.parametrize("height", [3.0, 5.5, 60.0])
+def test_source_line_sits_the_same_distance_under_any_figure(height):
+    """A fixed gap in inches: on a 60-inch figure (a row per agency of Texas) it stays right under the figure."""
+    plotting.use_style()
+    fig = plt.figure(figsize=(9.0, height))
+    try:
+        line = plotting.source_line(fig, ["ICE 287(g) participating agencies", "Census 2024 Gazetteer"])
+        box = line.get_window_extent(fig.canvas.get_renderer())
+        assert line.get_text() == "Source: ICE 287(g) participating agencies; Census 2024 Gazetteer"
+        assert box.y1 == pytest.approx(-plotting.SOURCE_GAP * fig.dpi, abs=0.5)  # pixels below the bottom edge
+        assert box.x0 == pytest.approx(0.0, abs=0.5)
+    finally:
+        plt.close(fig)

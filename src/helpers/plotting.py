@@ -182,11 +182,7 @@ def save_figure(fig: plt.Figure, name: str, source: str | Iterable[str], alt: st
     """
     if not name.endswith(".png"):
         name = f"{name}.png"
-    text = source if isinstance(source, str) else "; ".join(source)
-    line = wrap_to_width(
-        f"Source: {text}", fig.bbox.width * 72 / fig.dpi, _measurer(fig, _renderer(fig)), 8, balanced=False
-    )
-    fig.text(0.0, -0.01, line, ha="left", va="top", fontsize=8, color="#555555")
+    source_line(fig, source)
     out = paths.figures_dir() / name
     metadata: dict[str, str | None] = {"Software": None}
     if alt is None:
@@ -203,6 +199,33 @@ def save_figure(fig: plt.Figure, name: str, source: str | Iterable[str], alt: st
             fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight", metadata=metadata, pil_kwargs=PNG_OPTIONS)
     plt.close(fig)
     return out
+
+
+#: Inches between the figure's bottom edge and the top of its source line, whatever the figure's height.
+SOURCE_GAP = 0.06
+
+
+def source_line(fig: plt.Figure, source: str | Iterable[str]) -> Text:
+    """Write "Source: ..." under the figure, wrapped to its width, :data:`SOURCE_GAP` inches below its bottom edge.
+
+    On ``transFigure`` (which ``savefig(bbox_inches="tight")`` moves with the
+    figure) plus a distance in inches, so a tall figure (one row per agency of
+    Texas) does not push its source line far below the axes.
+    """
+    text = source if isinstance(source, str) else "; ".join(source)
+    line = wrap_to_width(
+        f"Source: {text}", fig.bbox.width * 72 / fig.dpi, _measurer(fig, _renderer(fig)), 8, balanced=False
+    )
+    return fig.text(
+        0.0,
+        0.0,
+        line,
+        ha="left",
+        va="top",
+        fontsize=8,
+        color="#555555",
+        transform=fig.transFigure + ScaledTranslation(0.0, -SOURCE_GAP, fig.dpi_scale_trans),
+    )
 
 
 def raise_covered_titles(fig: plt.Figure) -> bool:
